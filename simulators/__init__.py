@@ -1,0 +1,1 @@
+"""Simulators play the outside world: phones and tags in a store, scanners, central."""

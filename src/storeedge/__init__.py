@@ -1,0 +1,3 @@
+"""storeedge: the in-store edge service for omnichannel retail."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,74 @@
+"""The ports the core talks through. Adapters and simulators implement them;
+``storeedge.app`` is the one place that chooses which."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from storeedge.core.events import JSON, Event
+
+# AES-128 in ECB mode: (16-byte key, data of a multiple of 16 bytes) -> ciphertext.
+# NB: injected so the core needs no crypto library; storeedge.adapters.crypto provides it.
+Aes128 = Callable[[bytes, bytes], bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class AdvertRecord:
+    """One BLE advertisement as bleak hands it over (CONTRACTS section 1)."""
+
+    t: float
+    scanner: str
+    address: str
+    rssi: int
+    tx_power: int | None = None
+    local_name: str | None = None
+    manufacturer_data: Mapping[int, bytes] = field(default_factory=dict)
+    service_data: Mapping[str, bytes] = field(default_factory=dict)
+    service_uuids: tuple[str, ...] = ()
+
+
+class EventSink(Protocol):
+    """Where decided events go: the durable outbox live, stdout in replay."""
+
+    def emit(self, event: Event) -> None: ...
+
+
+class UiSink(Protocol):
+    """Local, non-durable signals to the kiosk and staff screens (never leave the store)."""
+
+    def signal(self, channel: str, payload: Mapping[str, JSON]) -> None: ...
+
+
+class NullUi:
+    def signal(self, channel: str, payload: Mapping[str, JSON]) -> None:
+        """Headless runs (replay) have no screens."""
+
+
+class ListSink:
+    """Collects events in memory (tests, replay)."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def emit(self, event: Event) -> None:
+        self.events.append(event)
+
+
+class AdvertSource(Protocol):
+    """A BLE receiver (bleak live, a simulator otherwise). Runs on the core loop.
+
+    ``run`` delivers records until cancelled; it must survive adapter failures
+    itself (retry with backoff) and report them through ``healthy``/``detail``.
+    """
+
+    scanner_ids: tuple[str, ...]
+
+    async def run(self, deliver: Callable[[AdvertRecord], None]) -> None: ...
+
+    @property
+    def healthy(self) -> bool: ...
+
+    @property
+    def detail(self) -> str: ...
