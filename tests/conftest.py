@@ -8,42 +8,11 @@ from typing import Any
 
 import pytest
 
+from simulators import demo_data
 from storeedge.adapters.broker import PrivateMosquitto, find_mosquitto
 from storeedge.config import Settings, load_settings
 
-# Jean, the scripted member of the demo: identity key 000102..0f, K = 10.
-JEAN: dict[str, Any] = {
-    "customer_id": "C-000123",
-    "display_name": "Jean",
-    "language": "fr",
-    "consent": {
-        "recognition": True,
-        "staff_alerts": True,
-        "personalization": True,
-        "version": "2026-01",
-        "expires_at": "2099-01-01T00:00:00.000Z",
-    },
-    "ble": {
-        "kind": "eid",
-        "identity_key": "000102030405060708090a0b0c0d0e0f",
-        "rotation_exponent": 10,
-        "clock_offset": 0,
-    },
-    "qr": {"totp_secret": "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", "digits": 8, "period": 30},
-    "loyalty": {"tier": "gold", "points": 1240},
-    "wishlist": [{"sku": "ROBE-ROSE-8A", "added_at": "2026-11-20T19:02:11.000Z", "channel": "web"}],
-    "cart": {"version": 7, "lines": [{"line_id": "L1", "sku": "ROBE-ROSE-8A", "qty": 1}]},
-    "orders": [
-        {
-            "order_id": "O-98121",
-            "kind": "click_and_collect",
-            "status": "ready",
-            "lines": [{"sku": "JEAN-SLIM-32", "qty": 1}],
-            "pickup": {"point": "counter-A"},
-        }
-    ],
-    "vip": False,
-}
+JEAN = demo_data.JEAN
 
 BASE_TOML = """
 [store]

@@ -38,9 +38,9 @@ def load_or_exit(path: Path) -> Settings:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    settings = load_or_exit(args.config)
     from storeedge.app import run_service
 
-    settings = load_or_exit(args.config)
     return run_service(settings, simulate=args.simulate)
 
 

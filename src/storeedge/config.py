@@ -262,9 +262,12 @@ def _mqtt(r: _Reader, raw: object, base: Path) -> MqttSettings:
         "keepalive_s",
         "protocol",
     )
+    if isinstance(raw, dict) and "password" in raw:
+        raise r.fail(
+            "mqtt.password",
+            "the password never goes in this file (use STOREEDGE_MQTT_PASSWORD or password_file)",
+        )
     t = r.table(raw, "mqtt", keys)
-    if "password" in t:
-        raise r.fail("mqtt.password", "the password never goes in this file")
     tls = r.optional(t, "mqtt", "tls", r.boolean)
     tls = True if tls is None else tls
     port = r.optional(t, "mqtt", "port", lambda v, p: r.integer(v, p, 1, 65535))
