@@ -85,13 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(handler=_cmd_run)
 
-    for register in EXTRA_COMMANDS:
-        register(sub)
+    from storeedge import doctor
+
+    doctor.register(sub)
     return parser
-
-
-# Subcommands that live in their own modules register here (record, replay, doctor).
-EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = []
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,192 @@
+"""`storeedge doctor`: checks hardware, broker, clock and disk, and says what to fix.
+
+Each check prints one line: ``ok``, ``warn`` or ``FAIL``, what was found and,
+when not ok, what to do. Exit status 0 when nothing failed, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import socket
+import ssl
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from storeedge.config import Settings
+
+MIN_FREE_BYTES = 200 * 1024 * 1024
+WARN_FREE_BYTES = 1024 * 1024 * 1024
+EARLIEST_SANE_TIME = 1735689600  # 2025-01-01: a Pi without RTC boots in 1970 until NTP syncs
+SYS_BLUETOOTH = Path("/sys/class/bluetooth")
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: str  # ok | warn | FAIL
+    what: str
+    fix: str = ""
+
+    def line(self) -> str:
+        text = f"{self.level:<4} {self.what}"
+        return f"{text}\n     fix: {self.fix}" if self.fix else text
+
+
+def check_disk(settings: Settings) -> Iterator[Finding]:
+    directory = settings.data.dir
+    probe = directory / ".doctor-probe"
+    try:
+        probe.write_bytes(b"x")
+        probe.unlink()
+    except OSError as exc:
+        yield Finding(
+            "FAIL",
+            f"data dir {directory} is not writable ({exc.strerror})",
+            f"chown storeedge: {directory} (the service user must own it)",
+        )
+        return
+    free = shutil.disk_usage(directory).free
+    mib = free // (1024 * 1024)
+    if free < MIN_FREE_BYTES:
+        yield Finding(
+            "FAIL", f"only {mib} MiB free under {directory}", "free space or grow the disk"
+        )
+    elif free < WARN_FREE_BYTES:
+        yield Finding("warn", f"{mib} MiB free under {directory}", "aim for at least 1 GiB")
+    else:
+        yield Finding("ok", f"data dir {directory} writable, {mib} MiB free")
+
+
+def _ntp_synchronised() -> bool | None:
+    timedatectl = shutil.which("timedatectl")
+    if timedatectl is None:
+        return None
+    try:
+        done = subprocess.run(
+            [timedatectl, "show", "-p", "NTPSynchronized", "--value"],
+            capture_output=True,
+            text=True,
+            timeout=3,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    value = done.stdout.strip()
+    return {"yes": True, "no": False}.get(value)
+
+
+def check_clock(now: Callable[[], float] = time.time) -> Iterator[Finding]:
+    if now() < EARLIEST_SANE_TIME:
+        yield Finding(
+            "FAIL",
+            "system clock is before 2025: EIDs and consent expiry cannot be judged",
+            "enable NTP (timedatectl set-ntp true) and check the network reaches a time server",
+        )
+        return
+    synced = _ntp_synchronised()
+    if synced is False:
+        yield Finding(
+            "warn",
+            "clock is not NTP-synchronised (EIDs tolerate one window of skew)",
+            "timedatectl set-ntp true",
+        )
+    else:
+        yield Finding("ok", "system clock plausible" + (", NTP synchronised" if synced else ""))
+
+
+def check_broker(settings: Settings, timeout: float = 3.0) -> Iterator[Finding]:
+    mqtt = settings.mqtt
+    where = f"{mqtt.host}:{mqtt.port}"
+    try:
+        raw = socket.create_connection((mqtt.host, mqtt.port), timeout=timeout)
+    except OSError as exc:
+        yield Finding(
+            "FAIL",
+            f"broker {where} unreachable ({exc.strerror or exc})",
+            "check [mqtt] host/port, DNS, and that the store firewall allows it",
+        )
+        return
+    with raw:
+        if not mqtt.tls:
+            yield Finding("warn", f"broker {where} reachable WITHOUT TLS (tls = false)")
+            return
+        context = ssl.create_default_context(cafile=str(mqtt.ca_file) if mqtt.ca_file else None)
+        if mqtt.cert_file is not None:
+            context.load_cert_chain(str(mqtt.cert_file), str(mqtt.key_file or mqtt.cert_file))
+        try:
+            with context.wrap_socket(raw, server_hostname=mqtt.host) as tls:
+                yield Finding("ok", f"broker {where} reachable, TLS {tls.version()} verified")
+        except ssl.SSLError as exc:
+            yield Finding(
+                "FAIL",
+                f"TLS to {where} failed: {exc.reason or exc}",
+                "check [mqtt] ca_file matches central's CA, and the host name in the config",
+            )
+        except OSError as exc:
+            yield Finding("FAIL", f"TLS to {where} failed: {exc}", "check the broker's TLS port")
+
+
+def check_bluetooth(settings: Settings, sys_root: Path = SYS_BLUETOOTH) -> Iterator[Finding]:
+    wanted = sorted({s.adapter or "hci0" for s in settings.scanners})
+    if not wanted:
+        yield Finding("warn", "no [[scanners]] configured: nobody can be recognised by BLE")
+        return
+    present = {p.name for p in sys_root.iterdir()} if sys_root.is_dir() else set()
+    for adapter in wanted:
+        if adapter in present:
+            yield Finding("ok", f"BLE adapter {adapter} present")
+        else:
+            yield Finding(
+                "FAIL",
+                f"BLE adapter {adapter} not found",
+                "plug in the dongle or enable the built-in radio (rfkill unblock bluetooth); "
+                "the service keeps running and retries meanwhile",
+            )
+
+
+def check_qr_scanners(settings: Settings) -> Iterator[Finding]:
+    for scanner in settings.qr_scanners:
+        if scanner.kind in ("simulated", "camera") or scanner.device is None:
+            continue
+        device = Path(scanner.device)
+        if device.exists():
+            yield Finding("ok", f"QR scanner {scanner.id} at {device}")
+        else:
+            yield Finding(
+                "FAIL",
+                f"QR scanner {scanner.id}: {device} does not exist",
+                "plug the scanner in; check devices/udev rules and `ls /dev/input/by-id`",
+            )
+
+
+def diagnose(settings: Settings) -> list[Finding]:
+    findings: list[Finding] = [Finding("ok", f"config {settings.source} valid")]
+    for check in (check_disk, check_broker, check_bluetooth, check_qr_scanners):
+        findings.extend(check(settings))
+    findings.extend(check_clock())
+    return findings
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    doctor = sub.add_parser(
+        "doctor",
+        help="check hardware, broker, clock and disk, and say what to fix",
+        description="Runs the checks a technician would, one line each. "
+        "Exit status 0 when nothing failed.",
+    )
+    doctor.add_argument("--config", type=Path, required=True, help="TOML configuration file")
+    doctor.set_defaults(handler=_cmd_doctor)
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from storeedge.cli import load_or_exit
+
+    findings = diagnose(load_or_exit(args.config))
+    for finding in findings:
+        print(finding.line())  # noqa: T201  # the CLI's own output
+    failed = sum(f.level == "FAIL" for f in findings)
+    print(f"{failed} problem(s) to fix" if failed else "all checks passed")  # noqa: T201
+    return 1 if failed else 0
