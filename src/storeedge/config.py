@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Final, TypeVar
 
 ROLES: Final = ("entrance", "floor", "kiosk", "counter")
-QR_KINDS: Final = ("keyboard", "serial", "evdev", "camera", "simulated")
+QR_KINDS: Final = ("evdev", "serial", "simulated")
 _ID_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
 T = TypeVar("T")
