@@ -1,0 +1,151 @@
+"""The staff console: sign-in, the console page and the ``/staff`` Socket.IO namespace.
+
+Claims and resolutions go to the pipeline on the core thread (``bridge.call``);
+the pipeline then signals the alert's new state to every console, so the
+answer to the click and the broadcast cannot disagree.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Any, Final
+
+from flask import Blueprint, redirect, request, session, url_for
+from flask_socketio import ConnectionRefusedError as Refused
+from flask_socketio import Namespace, join_room
+from werkzeug.wrappers import Response
+
+from storeedge.core.pipeline import Pipeline
+from storeedge.web.auth import MAX_NAME, SESSION_KEY, clean_staff_name, signed_in_name
+from storeedge.web.context import CORE_TIMEOUT_S, WebContext, context_of
+from storeedge.web.pages import current_sid, page_language, render_page
+from storeedge.web.sink import STAFF_NS, STAFF_ROOM
+
+_LOGGER = logging.getLogger(__name__)
+
+_ALERT_ID: Final = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+DEFAULT_STAFF: Final = "staff"
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+
+@bp.get("")
+def console() -> Response | str:
+    ctx = context_of()
+    name = signed_in_name(session, ctx.guard)
+    if ctx.guard.required and name is None:
+        return redirect(url_for("staff.login"), code=303)
+    config = {"namespace": STAFF_NS, "pin_required": ctx.guard.required, "staff": name}
+    return render_page(
+        ctx, "staff.html", page_language("fr"), staff=config, staff_name=name, guard=ctx.guard
+    )
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Response | tuple[str, int] | str:
+    ctx = context_of()
+    language = page_language("fr")
+    if not ctx.guard.required:
+        return redirect(url_for("staff.console"), code=303)
+    if request.method == "GET":
+        return _login_page(ctx, language)
+    client = request.remote_addr or "?"
+    typed = request.form.get("name", "")
+    if ctx.guard.locked_out(client):
+        return _login_page(ctx, language, "locked", typed), 429
+    name = clean_staff_name(typed)
+    pin = request.form.get("pin")
+    if name is None or not isinstance(pin, str) or not pin:
+        return _login_page(ctx, language, "missing", typed), 400
+    if not ctx.guard.check(client, pin):
+        return _login_page(ctx, language, "wrong", name), 401
+    session.clear()
+    session[SESSION_KEY] = name
+    session.permanent = True
+    return redirect(url_for("staff.console", lang=language), code=303)
+
+
+def _login_page(ctx: WebContext, language: str, error: str | None = None, name: str = "") -> str:
+    shown = name[:MAX_NAME] if name.isprintable() else ""
+    return render_page(ctx, "login.html", language, error=error, guard=ctx.guard, name=shown)
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    session.clear()
+    return redirect(url_for("staff.login"), code=303)
+
+
+class StaffNamespace(Namespace):  # type: ignore[misc]  # NB: flask_socketio is untyped
+    def __init__(self, ctx: WebContext) -> None:
+        super().__init__(STAFF_NS)
+        self._ctx = ctx
+
+    def on_connect(self, _auth: Any = None) -> None:
+        guard = self._ctx.guard
+        if guard.required and signed_in_name(session, guard) is None:
+            raise Refused("sign-in required")
+        join_room(STAFF_ROOM)
+
+    def on_sync(self, _data: Any = None) -> dict[str, Any]:
+        """Send this console the present members and open alerts.
+
+        NB: the snapshot is taken and queued on the core thread, after this console
+        joined the room: every later signal reaches it after the snapshot.
+        """
+        sid = current_sid()
+        ctx = self._ctx
+        pipeline = ctx.pipeline
+
+        def push() -> None:
+            ctx.ui.send_to(sid, "snapshot", pipeline.staff_snapshot(), STAFF_NS)
+
+        done, _, error = self._core(push)
+        return _answer(done, error)
+
+    def on_claim(self, data: Any = None) -> dict[str, Any]:
+        return self._act(data, Pipeline.claim_alert)
+
+    def on_resolve(self, data: Any = None) -> dict[str, Any]:
+        return self._act(data, Pipeline.resolve_alert)
+
+    def _act(self, data: Any, action: Callable[[Pipeline, str, str], bool]) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            return {"ok": False, "error": "bad_request"}
+        alert_id = data.get("alert_id")
+        if not isinstance(alert_id, str) or not _ALERT_ID.match(alert_id):
+            return {"ok": False, "error": "bad_request"}
+        staff_id = self._staff_id(data)
+        pipeline = self._ctx.pipeline
+        done, changed, error = self._core(lambda: action(pipeline, alert_id, staff_id))
+        if done and changed is not True:
+            return _answer(False, "not_open")  # unknown, already claimed or resolved
+        return _answer(done, error)
+
+    def _staff_id(self, data: dict[str, Any]) -> str:
+        signed_in = signed_in_name(session, self._ctx.guard)
+        if signed_in is not None:
+            return signed_in
+        # NB: no PIN configured: the console trusts the name typed on the tablet.
+        return clean_staff_name(data.get("staff")) or DEFAULT_STAFF
+
+    def _core(self, work: Callable[[], object]) -> tuple[bool, object, str | None]:
+        """Run ``work`` on the core thread: (done, its value, error code)."""
+        try:
+            value = self._ctx.bridge.call(work, timeout=CORE_TIMEOUT_S)
+        except TimeoutError:
+            _LOGGER.warning("core loop busy: staff request not done")
+            return False, None, "busy"
+        except Exception:  # NB: a failing action answers the tablet; it must not kill the thread
+            if self._ctx.bridge.loop.is_closed():
+                _LOGGER.warning("core loop stopped: staff request not done")
+                return False, None, "busy"
+            _LOGGER.exception("staff request failed")
+            return False, None, "internal"
+        return True, value, None
+
+
+def _answer(ok: bool, error: str | None) -> dict[str, Any]:
+    return {"ok": True} if ok else {"ok": False, "error": error or "internal"}
