@@ -22,12 +22,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# mosquitto for the broker, chromium for browser tests, dbus for the BlueZ stand-in.
+# mosquitto for the broker, chromium for browser tests, dbus-daemon and Debian's
+# python3-dbusmock (run under /usr/bin/python3) for the BlueZ stand-in.
 system-deps:
 	@missing=""; \
 	command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing="$$missing mosquitto"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v dbus-daemon >/dev/null || missing="$$missing dbus"; \
+	/usr/bin/python3 -c 'import dbusmock' 2>/dev/null || missing="$$missing python3-dbusmock"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \

@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     from storeedge import doctor
 
     doctor.register(sub)
+    from storeedge import recording
+
+    recording.register(sub)
     return parser
 
 

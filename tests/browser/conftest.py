@@ -31,7 +31,9 @@ CHROMIUM_ARGS = [
 __all__ = ["make_stack", "pin_settings", "stack", "web_settings"]
 
 
-@pytest.fixture(scope="session")
+# NB: module scope, not session: Playwright's sync API keeps an event loop running in
+# the main thread while it lives, which would break every later test using asyncio.run().
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make test`, which installs chromium")

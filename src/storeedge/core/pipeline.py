@@ -9,29 +9,51 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
-from storeedge.config import Settings
+from storeedge.config import ScannerSettings, Settings
+from storeedge.core.adverts import (
+    APPLE_COMPANY_ID,
+    EDDYSTONE_UUID,
+    FRAME_EID,
+    FRAME_TLM,
+    FRAME_UID,
+    EddystoneTlm,
+    EddystoneUid,
+    parse_eddystone,
+    parse_ibeacon,
+)
 from storeedge.core.alerts import Alert, AlertBook
+from storeedge.core.beacons import BeaconProblem, BeaconWatch
 from storeedge.core.clock import Clock
 from storeedge.core.events import JSON, Event, EventFactory
+from storeedge.core.footfall import Footfall
 from storeedge.core.ports import AdvertRecord, Aes128, EventSink, UiSink
+from storeedge.core.presence import Presence, Tuning
 from storeedge.core.profiles import CustomerProfile
 from storeedge.core.recognition import Recognizer
+from storeedge.core.timefmt import format_time
 from storeedge.core.visits import Visit, VisitBook
 
 _LOGGER = logging.getLogger(__name__)
 
-# Interim presence thresholds for the walking skeleton (the recognition issue replaces them).
-ENTER_DBM = -80.0
-DEPART_AFTER_S = 30.0
-ZONE_WINDOW_S = 3.0
+TICK_EVERY_S = 0.2  # timers run at most this often (the live ticker calls every 0.25 s)
+BEACON_CHECK_S = 10.0
+NON_BLE_IDLE_S = 1800.0  # a QR/app/staff visit that BLE never confirmed closes after this
 
 
-@dataclass(slots=True)
-class _Sighting:
-    at: float
-    rssi: float
+def _int8(value: int) -> int:
+    return value - 256 if value > 127 else value
+
+
+def _tx_at_0m(record: AdvertRecord) -> float | None:
+    """The calibrated Tx power the frame advertises, as dBm at 0 m (None if unknown)."""
+    eddystone = record.service_data.get(EDDYSTONE_UUID)
+    if isinstance(eddystone, bytes) and len(eddystone) >= 2 and eddystone[0] == FRAME_EID:
+        return float(_int8(eddystone[1]))
+    apple = record.manufacturer_data.get(APPLE_COMPANY_ID)
+    if isinstance(apple, bytes) and len(apple) == 23 and apple[:2] == b"\x02\x15":
+        return float(_int8(apple[22]) + 41)  # NB: iBeacon power is at 1 m; 0 m is ~41 dB more
+    return None
 
 
 class Pipeline:
@@ -45,6 +67,8 @@ class Pipeline:
         ui: UiSink,
         aes: Aes128,
         events: EventFactory | None = None,
+        tuning: Tuning | None = None,
+        beacon_catalog: tuple[str, ...] = (),
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -54,11 +78,15 @@ class Pipeline:
         self.visits = VisitBook(self.events)
         self.alerts = AlertBook(self.events)
         self.recognizer = Recognizer(aes)
+        self.presence = Presence(settings.scanners, tuning)
+        self.footfall = Footfall()
+        self.beacons = BeaconWatch(beacon_catalog)
         self.profiles: dict[str, CustomerProfile] = {}
         self.counters: Counter[str] = Counter()
-        self._scanners = {s.id: s for s in settings.scanners}
+        self._scanners: dict[str, ScannerSettings] = {s.id: s for s in settings.scanners}
         self._kiosk_by_zone = {k.zone: k for k in settings.kiosks}
-        self._sightings: dict[str, dict[str, _Sighting]] = {}
+        self._last_tick = float("-inf")
+        self._last_beacon_check = float("-inf")
 
     # --- profiles -------------------------------------------------------------------------
 
@@ -67,17 +95,24 @@ class Pipeline:
         self.recognizer.load(self.profiles.values(), self.clock.now())
 
     def upsert_profile(self, profile: CustomerProfile) -> None:
+        now = self.clock.now()
         self.profiles[profile.customer_id] = profile
-        self.recognizer.upsert(profile, self.clock.now())
+        self.recognizer.upsert(profile, now)
+        if not profile.consent.current(now):
+            # NB: consent withdrawn: stop tracking now; the open BLE visit closes cleanly.
+            self.presence.forget(profile.customer_id)
+            visit = self.visits.get(profile.customer_id)
+            if visit is not None and visit.via == "ble":
+                self.depart(profile.customer_id, "consent_withdrawn")
 
     def erase_customer(self, customer_id: str) -> None:
         """Forget everything held in memory on this customer, at once and without events."""
         self.profiles.pop(customer_id, None)
-        self.recognizer.erase(customer_id, self.clock.now())
+        self.recognizer.erase(customer_id)
+        self.presence.forget(customer_id)
         visit = self.visits.get(customer_id)
         self.visits.forget(customer_id)
         self.alerts.forget_customer(customer_id)
-        self._sightings.pop(customer_id, None)
         if visit is not None:
             self._kiosk_leave(visit.zone)
             self._ui.signal("staff.forget", {"customer_id": customer_id})
@@ -89,32 +124,99 @@ class Pipeline:
         if scanner is None:
             self.counters["advert.unknown_scanner"] += 1
             return
-        customer_id = self.recognizer.resolve(record)
-        if customer_id is None:
-            self.counters["advert.anonymous"] += 1
-            return  # NB: nothing about an unresolved device is kept
-        profile = self.profiles.get(customer_id)
         now = self.clock.now()
-        if profile is None or not profile.consent.current(now):
+        customer_id = self.recognizer.resolve(record, now)
+        if customer_id is None:
+            self._anonymous(record, scanner, now)
+            return  # NB: nothing about an unresolved device outlives the footfall window
+        profile = self.profiles.get(customer_id)
+        if profile is None:
             return
-        rssi = record.rssi + scanner.rssi_offset_db
-        if rssi < ENTER_DBM:
-            return
-        self._sightings.setdefault(customer_id, {})[scanner.id] = _Sighting(now, rssi)
-        zone = self._best_zone(customer_id, now)
+        self.footfall.observe(customer_id, record.rssi + scanner.rssi_offset_db, False, now)
+        change = self.presence.observe(customer_id, scanner.id, record.rssi, _tx_at_0m(record), now)
         visit = self.visits.get(customer_id)
-        if visit is None:
-            self._arrive(profile, zone, "ble", now)
-        else:
+        if visit is not None:
             visit.last_seen = now
-            self._move(visit, zone, now)
+        if change is None:
+            return
+        if visit is None:
+            self._arrive(profile, change.zone, "ble", now)
+        else:
+            self._move(visit, change.zone, now)
+
+    def _anonymous(self, record: AdvertRecord, scanner: ScannerSettings, now: float) -> None:
+        level = record.rssi + scanner.rssi_offset_db
+        self.footfall.observe(record.address, level, scanner.role == "entrance", now)
+        service = record.service_data
+        if service:
+            payload = service.get(EDDYSTONE_UUID)
+            if payload is not None and not (
+                isinstance(payload, bytes) and len(payload) == 10 and payload[0] == FRAME_EID
+            ):
+                self._store_beacon(record, payload, scanner, now)
+        manufacturer = record.manufacturer_data
+        if manufacturer:
+            apple = manufacturer.get(APPLE_COMPANY_ID)
+            if isinstance(apple, bytes) and apple[:1] == b"\x02":  # NB: other types: not ours
+                parse_ibeacon(apple, self.counters)  # for the malformed-frame counts
+
+    def _store_beacon(
+        self, record: AdvertRecord, payload: object, scanner: ScannerSettings, now: float
+    ) -> None:
+        if isinstance(payload, bytes) and payload[:1] not in (
+            bytes([FRAME_UID]),
+            bytes([FRAME_TLM]),
+        ):
+            parse_eddystone(payload, self.counters)
+            return
+        frame = parse_eddystone(payload, self.counters)
+        if isinstance(frame, EddystoneUid):
+            self.beacons.on_uid(record.address, frame.beacon_id, scanner.zone, now)
+        elif isinstance(frame, EddystoneTlm):
+            telemetry, problem = self.beacons.on_tlm(record.address, frame, scanner.zone, now)
+            if telemetry is not None:
+                data: dict[str, JSON] = {
+                    "beacon_id": telemetry.beacon_id,
+                    "battery_mv": telemetry.battery_mv,
+                    "temperature_c": telemetry.temperature_c,
+                    "zone": telemetry.zone,
+                }
+                self._emit(self.events.make("storeedge.beacon.telemetry", data, now))
+            if problem is not None:
+                self._beacon_alert(problem, now)
+
+    def _beacon_alert(self, problem: BeaconProblem, now: float) -> None:
+        details: dict[str, JSON] = {"beacon_id": problem.beacon_id, "problem": problem.problem}
+        if problem.battery_mv is not None:
+            details["battery_mv"] = problem.battery_mv
+        _LOGGER.warning("store beacon %s: %s", problem.beacon_id, problem.problem)
+        self._publish_alert(*self.alerts.raise_alert("beacon", None, problem.zone, now, details))
 
     def tick(self) -> None:
-        """Timers: departures. Called a few times a second live, per record in replay."""
+        """Timers. Called a few times a second live, per record in replay (cheap when early)."""
         now = self.clock.now()
+        if now - self._last_tick < TICK_EVERY_S:
+            return
+        self._last_tick = now
+        self.recognizer.maintain(now)
+        for customer_id in self.presence.expire(now):
+            self.depart(customer_id, "timeout")
         for visit in self.visits.open_visits():
-            if visit.via == "ble" and now - visit.last_seen > DEPART_AFTER_S:
+            unconfirmed = visit.via != "ble" and self.presence.get(visit.customer_id) is None
+            if unconfirmed and now - visit.last_seen > NON_BLE_IDLE_S:
                 self.depart(visit.customer_id, "timeout")
+        count = self.footfall.roll(now)
+        if count is not None:
+            data: dict[str, JSON] = {
+                "window_start": format_time(count.window_start),
+                "window_s": count.window_s,
+                "visitors": count.visitors,
+            }
+            self._emit(self.events.make("storeedge.footfall.counted", data, now))
+        if now - self._last_beacon_check >= BEACON_CHECK_S:
+            self._last_beacon_check = now
+            for problem in self.beacons.check(now):
+                self._beacon_alert(problem, now)
 
     # --- staff actions --------------------------------------------------------------------
 
@@ -140,15 +242,6 @@ class Pipeline:
         }
 
     # --- visits ---------------------------------------------------------------------------
-
-    def _best_zone(self, customer_id: str, now: float) -> str:
-        recent = [
-            (s.rssi, scanner_id)
-            for scanner_id, s in self._sightings.get(customer_id, {}).items()
-            if now - s.at <= ZONE_WINDOW_S
-        ]
-        best = max(recent)[1]
-        return self._scanners[best].zone
 
     def _emit(self, event: Event) -> None:
         self._sink.emit(event)
@@ -194,7 +287,7 @@ class Pipeline:
         if visit is None or event is None:
             return
         self._emit(event)
-        self._sightings.pop(customer_id, None)
+        self.presence.forget(customer_id)
         self._kiosk_leave(visit.zone)
         self._ui.signal("staff.departure", {"customer_id": customer_id})
 

@@ -1,0 +1,267 @@
+"""What central sends (CONTRACTS section 4): validated, committed to the cache, then handed on.
+
+:class:`InboundRouter` is transport-free: the MQTT link gives it a topic, the
+payload bytes and a way to reply, and it returns whether the message may be
+acknowledged to the broker. Every payload is either applied whole (cache
+transaction first, then the :class:`InboundHandler`) or rejected with a counted
+reason and a log line. Nothing here raises into the network loop.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import re
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final, Protocol
+
+from storeedge.adapters.cache import InboxState, LocalCache
+from storeedge.core.catalog import CatalogError, parse_product, valid_sku
+from storeedge.core.commands import (
+    CONFIG_COMMAND,
+    Command,
+    InboundError,
+    decode_payload,
+    parse_command,
+    parse_config,
+)
+from storeedge.core.events import encode_json
+from storeedge.core.profiles import CustomerProfile, ProfileError, valid_customer_id
+
+_LOGGER = logging.getLogger(__name__)
+
+MAX_PROFILE_BYTES: Final = 256 * 1024
+MAX_PRODUCT_BYTES: Final = 16 * 1024
+MAX_COMMAND_BYTES: Final = 64 * 1024
+_INDEX: Final = re.compile(r"\[\d+\]")
+
+Reply = Callable[[bytes], None]
+
+
+class InboundHandler(Protocol):
+    """The application side of inbound sync; called on the MQTT thread after the cache commit."""
+
+    def on_profile(self, profile: CustomerProfile) -> None: ...
+
+    def on_erase(self, customer_id: str) -> None: ...
+
+    def on_catalog(self, sku: str, product: dict[str, Any] | None) -> None: ...
+
+    def on_command(self, name: str, event: dict[str, Any]) -> dict[str, Any] | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    """The topic names of one edge (CONTRACTS section 4)."""
+
+    store: str
+    edge: str
+
+    @property
+    def root(self) -> str:
+        return f"storeedge/v1/{self.store}"
+
+    @property
+    def status(self) -> str:
+        return f"{self.root}/{self.edge}/status"
+
+    def event(self, short_type: str) -> str:
+        return f"{self.root}/{self.edge}/events/{short_type}"
+
+    @property
+    def subscriptions(self) -> tuple[str, ...]:
+        return (
+            f"{self.root}/customers/+",
+            f"{self.root}/catalog/+",
+            f"{self.root}/{self.edge}/commands/+",
+        )
+
+    def classify(self, topic: str) -> tuple[str, str] | None:
+        """``(kind, key)`` for an inbound topic, or None if it is not one of ours."""
+        parts = topic.split("/")
+        if (
+            len(parts) == 5
+            and parts[:3] == ["storeedge", "v1", self.store]
+            and parts[3] in ("customers", "catalog")
+        ):
+            return parts[3], parts[4]
+        if len(parts) == 6 and parts[:5] == ["storeedge", "v1", self.store, self.edge, "commands"]:
+            return "commands", parts[5]
+        return None
+
+    def safe_reply_topic(self, topic: str) -> bool:
+        """A response topic we may publish to: concrete, bounded, not one of our own."""
+        if not topic or len(topic) > 256 or any(c in topic for c in "+#\x00"):
+            return False
+        own = f"{self.root}/{self.edge}/"
+        return not topic.startswith(own + "events/") and topic != self.status
+
+
+def reason_key(reason: str) -> str:
+    """A short, bounded counter key for a rejection reason (indices and values removed)."""
+    head = reason.split(":", 1)[0].strip()
+    return _INDEX.sub("[]", head)[:60] or "invalid"
+
+
+class InboundRouter:
+    """Validates and applies inbound payloads; counts every outcome."""
+
+    def __init__(
+        self,
+        topics: Topics,
+        cache: LocalCache,
+        handler: InboundHandler,
+        after_erase: Callable[[str], None] | None = None,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self._topics = topics
+        self._cache = cache
+        self._handler = handler
+        self._after_erase = after_erase
+        self._wall = wall
+        self.counters: collections.Counter[str] = collections.Counter()
+
+    def handle(self, topic: str, payload: bytes, reply: Reply | None) -> bool:
+        """Processes one message. Returns False only when it must not be acknowledged."""
+        kind_key = self._topics.classify(topic)
+        if kind_key is None:
+            self._reject("unknown", "topic", topic)
+            return True
+        kind, key = kind_key
+        try:
+            if kind == "customers":
+                self._customer(key, payload)
+            elif kind == "catalog":
+                self._product(key, payload)
+            else:
+                self._command(key, payload, reply)
+        except (InboundError, ProfileError, CatalogError) as exc:
+            self._reject(kind, str(exc), key)
+        except sqlite3.Error:
+            # NB: not acknowledged: the broker redelivers it once storage works again
+            self.counters[f"{kind}.storage_error"] += 1
+            _LOGGER.exception("inbound %s: cache write failed", kind)
+            return False
+        except Exception:  # NB: a handler bug must not stop the link or lose the ack
+            self.counters[f"{kind}.internal_error"] += 1
+            _LOGGER.exception("inbound %s: failed", kind)
+        return True
+
+    def _reject(self, kind: str, reason: str, key: str) -> None:
+        self.counters[f"{kind}.rejected.{reason_key(reason)}"] += 1
+        self.counters[f"{kind}.rejected"] += 1
+        _LOGGER.warning("inbound %s %.12s rejected: %.200s", kind, key, reason)
+
+    # --- customers -------------------------------------------------------------------------
+
+    def _customer(self, customer_id: str, payload: bytes) -> None:
+        if not valid_customer_id(customer_id):
+            raise InboundError("customer_id: malformed in topic")
+        if not payload:
+            self._erase(customer_id)
+            return
+        raw = decode_payload(payload, MAX_PROFILE_BYTES)
+        if not isinstance(raw, dict):
+            raise ProfileError("profile: expected an object")
+        if raw.get("customer_id") != customer_id:
+            raise ProfileError("customer_id: does not match the topic")
+        profile = self._cache.put_profile(raw)
+        self.counters["customers.applied"] += 1
+        self._handler.on_profile(profile)
+
+    def _erase(self, customer_id: str) -> None:
+        started = time.monotonic()
+        self._cache.erase_customer(customer_id)
+        self._handler.on_erase(customer_id)
+        if self._after_erase is not None:
+            self._after_erase(customer_id)
+        self.counters["customers.erased"] += 1
+        _LOGGER.info("customer erased in %.0f ms", (time.monotonic() - started) * 1000)
+
+    # --- catalog ---------------------------------------------------------------------------
+
+    def _product(self, sku: str, payload: bytes) -> None:
+        if not valid_sku(sku):
+            raise CatalogError("sku: malformed in topic")
+        if not payload:
+            self._cache.put_product(sku, None)
+            self.counters["catalog.removed"] += 1
+            self._handler.on_catalog(sku, None)
+            return
+        product = parse_product(sku, decode_payload(payload, MAX_PRODUCT_BYTES))
+        self._cache.put_product(sku, product)
+        self.counters["catalog.applied"] += 1
+        self._handler.on_catalog(sku, product)
+
+    # --- commands --------------------------------------------------------------------------
+
+    def _command(self, name: str, payload: bytes, reply: Reply | None) -> None:
+        command = parse_command(name, decode_payload(payload, MAX_COMMAND_BYTES))
+        if command.name == CONFIG_COMMAND:
+            parse_config(command)  # NB: reject malformed config before it reaches the inbox
+        now = self._wall()
+        state: InboxState = "expired" if command.expired(now) else "pending"
+        new, _stored_state, stored_reply = self._cache.inbox_record(
+            command.id, name, payload, now, command.expires_at, state
+        )
+        if not new:
+            self.counters["commands.duplicate"] += 1
+            if reply is not None and stored_reply is not None:
+                reply(stored_reply)
+            return
+        if state == "expired":
+            self.counters["commands.expired"] += 1
+            _LOGGER.info("command %s %s expired before it arrived; not run", name, command.id)
+            if reply is not None:
+                reply(encode_json({"id": command.id, "status": "expired"}))
+            return
+        self.run(command, reply)
+
+    def run(self, command: Command, reply: Reply | None) -> None:
+        """Runs a committed command once and records its reply (also used at start)."""
+        answer = self._execute(command)
+        body = encode_json({"id": command.id, **(answer or {"status": "done"})})
+        self._cache.inbox_done(command.id, body)
+        self.counters["commands.run"] += 1
+        if reply is not None:
+            reply(body)
+
+    def _execute(self, command: Command) -> dict[str, Any] | None:
+        if command.name == CONFIG_COMMAND:
+            version, settings = parse_config(command)
+            if not self._cache.apply_config(version, settings):
+                self.counters["commands.config_stale"] += 1
+                current = self._cache.config()
+                return {"status": "stale", "version": current[0] if current else None}
+            self.counters["commands.config_applied"] += 1
+        try:
+            return self._handler.on_command(command.name, dict(command.event))
+        except Exception:  # NB: the command is finished either way; say it failed
+            self.counters["commands.handler_error"] += 1
+            _LOGGER.exception("command %s %s failed", command.name, command.id)
+            return {"status": "error"}
+
+    def resume_pending(self) -> int:
+        """Runs commands committed but not finished before a crash (at least once)."""
+        count = 0
+        for command_id, name, payload in self._cache.inbox_pending():
+            try:
+                command = parse_command(name, decode_payload(payload, MAX_COMMAND_BYTES))
+            except InboundError:
+                self._cache.inbox_done(command_id, None)
+                continue
+            if command.expired(self._wall()):
+                self.counters["commands.expired"] += 1
+                self._cache.inbox_done(
+                    command_id, encode_json({"id": command_id, "status": "expired"})
+                )
+                continue
+            self.run(command, None)
+            count += 1
+        return count
+
+
+__all__ = ["InboundHandler", "InboundRouter", "Topics", "reason_key"]

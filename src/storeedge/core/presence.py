@@ -1,0 +1,297 @@
+"""Presence: per-member sightings -> inside / outside and a zone, with hysteresis.
+
+Each scanner's readings of a member are normalised (the scanner's
+``rssi_offset_db``, the advertised Tx power at 0 m) and smoothed with a time-based
+exponential average; one packet after a silence restarts the average and is not
+evidence on its own.
+
+- Arrival: door evidence at an ``entrance`` scanner (one very strong reading, or an
+  average that holds for ``confirm_s``), readings inside the store at a
+  ``floor``/``kiosk``/``counter`` scanner, or, for a phone that slipped past the
+  door unheard, steady in-store levels for ``linger_s``.
+- Staying: any scanner keeps hearing them above the "stay" thresholds.
+- Departure: that evidence has been missing for a timeout derived from the
+  member's learned advertising interval (a 10 Hz phone is known gone sooner than a
+  1 Hz one) *and* they were last near the door; a member lost deep inside (behind
+  a shelf, phone in a bag) has not walked past the entrance, so they get
+  ``depart_unseen_s`` instead. Short dropouts and address rotations (the resolver
+  keeps the customer id) do not break a visit.
+- Zones follow the strongest smoothed scanner, switching only when a rival leads by
+  ``zone_margin_db`` for ``zone_dwell_s``; ``kiosk`` and ``counter`` scanners claim
+  only a member who is close (``near_dbm``): being heard from the kiosk is not
+  standing at it.
+
+The defaults were tuned on the simulated shop (bench/presence_accuracy.py); a
+store is calibrated from a recorded walk (docs/presence.md).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Final
+
+from storeedge.config import ScannerSettings
+
+REFERENCE_TX_0M: Final = -21.0  # dBm at 0 m of a typical phone (about -62 dBm at 1 m)
+NO_READING: Final = -200.0
+
+
+@dataclass(frozen=True, slots=True)
+class Tuning:
+    """Thresholds in normalised dBm (after offset and Tx power correction)."""
+
+    tau_s: float = 1.0  # smoothing time constant
+    enter_strong_dbm: float = -60.0  # one reading this strong at the entrance is enough...
+    enter_near_dbm: float = -65.0  # ...if the entrance average is this strong (else 2 readings)
+    inside_enter_dbm: float = -74.0  # an inside scanner's average, over 2 readings or more
+    confirm_s: float = 0.75  # entry evidence must hold this long
+    linger_entrance_dbm: float = -72.0  # steady in-store levels (no door evidence)...
+    linger_inside_dbm: float = -83.0
+    linger_s: float = 12.0  # ...held this long, with no gap over linger_gap_s, also arrive
+    linger_gap_s: float = 3.0
+    stay_entrance_dbm: float = -72.0  # still inside while the entrance hears this
+    stay_inside_dbm: float = -86.0  # ...or an inside scanner hears this
+    near_dbm: float = -72.0  # kiosk / counter claim a member this close
+    zone_margin_db: float = 3.0
+    zone_dwell_s: float = 1.5
+    stale_s: float = 8.0  # a scanner's smoothed value older than this is ignored
+    depart_base_s: float = 8.0  # after passing the door: base + per_interval x interval
+    depart_per_interval: float = 12.0
+    depart_min_s: float = 10.0
+    depart_max_s: float = 40.0
+    door_dbm: float = -72.0  # the entrance average this strong: passing the door
+    door_raw_penalty_db: float = 3.0  # a single reading counts at its level minus this
+    door_by_zone: bool = False  # also count "in the entrance zone" as passing the door
+    door_window_s: float = 25.0  # "passed the door" = entrance near-level this recently
+    depart_unseen_s: float = 90.0  # lost deep inside (never seen leaving): wait this long
+    forget_outside_s: float = 60.0  # drop a track that never came in after this silence
+
+
+@dataclass(slots=True)
+class Track:
+    """What presence knows of one member (memory only)."""
+
+    customer_id: str
+    readings: dict[str, list[float]] = field(default_factory=dict)  # scanner -> [ema, at, n]
+    inside: bool = False
+    last_inside: float = 0.0
+    at_door: float = float("-inf")  # last time the entrance heard them near, once inside
+    last_heard: float = 0.0
+    interval: float = 1.0
+    gaps: int = 0
+    zone: str | None = None
+    candidate: float | None = None  # since when entry evidence has held
+    linger_since: float | None = None  # since when in-store levels have been steady
+    linger_last: float = 0.0
+    rival: str | None = None
+    rival_since: float = 0.0
+
+    def timeout(self, tuning: Tuning) -> float:
+        raw = tuning.depart_base_s + tuning.depart_per_interval * self.interval
+        return min(tuning.depart_max_s, max(tuning.depart_min_s, raw))
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    kind: str  # "arrive" | "move"
+    zone: str
+
+
+class Presence:
+    """Per-member presence for the scanners of one store."""
+
+    def __init__(self, scanners: Iterable[ScannerSettings], tuning: Tuning | None = None) -> None:
+        self.tuning = tuning or Tuning()
+        self._scanners = {s.id: s for s in scanners}
+        self._entrance_zones = {s.zone for s in self._scanners.values() if s.role == "entrance"}
+        self._tracks: dict[str, Track] = {}
+
+    def get(self, customer_id: str) -> Track | None:
+        return self._tracks.get(customer_id)
+
+    def forget(self, customer_id: str) -> None:
+        self._tracks.pop(customer_id, None)
+
+    def __len__(self) -> int:
+        return len(self._tracks)
+
+    # --- sightings -------------------------------------------------------------------------
+
+    def observe(
+        self, customer_id: str, scanner_id: str, rssi: float, tx0: float | None, now: float
+    ) -> Change | None:
+        """One advertisement of a member heard by a scanner; returns what changed."""
+        scanner = self._scanners[scanner_id]
+        level = rssi + scanner.rssi_offset_db
+        if tx0 is not None:
+            level -= tx0 - REFERENCE_TX_0M
+        track = self._tracks.get(customer_id)
+        if track is None:
+            track = self._tracks[customer_id] = Track(customer_id, last_heard=now)
+        self._learn_interval(track, now)
+        smoothed, samples = self._smooth(track, scanner_id, level, now)
+        tuning = self.tuning
+        # NB: one lucky packet through the glass restarts a stale average: not evidence.
+        if scanner.role == "entrance":
+            stays = samples >= 2 and smoothed >= tuning.stay_entrance_dbm
+        else:
+            stays = samples >= 2 and smoothed >= tuning.stay_inside_dbm
+        if track.inside:
+            if stays:
+                track.last_inside = now
+            # NB: a slow phone is heard only once or twice while it passes the door, so its
+            # single readings count in full; a fast one's must stand out more.
+            penalty = tuning.door_raw_penalty_db if track.interval < 0.6 else 0.0
+            door_level = max(smoothed, level - penalty)
+            if scanner.role == "entrance" and self._at_door(track, door_level):
+                track.at_door = now
+            return self._rezone(track, now)
+        entered = self._entered(track, scanner.role, level, smoothed, samples, now)
+        if entered or self._lingered(track, scanner.role, smoothed, samples, now):
+            track.inside, track.last_inside, track.at_door = True, now, now
+            track.zone = self._best_zone(track, now) or scanner.zone
+            track.rival = None
+            return Change("arrive", track.zone)
+        return None
+
+    def _learn_interval(self, track: Track, now: float) -> None:
+        gap = now - track.last_heard
+        track.last_heard = max(track.last_heard, now)
+        # NB: copies of one advert heard by several scanners arrive within a few ms.
+        if gap < 0.03:
+            return
+        if track.gaps == 0:
+            track.interval = min(gap, 5.0)
+        elif gap < 3.0 * track.interval:
+            weight = 0.1 if track.gaps > 10 else 0.3
+            track.interval += weight * (gap - track.interval)
+        elif gap < 5.0:
+            track.interval += 0.02 * (gap - track.interval)
+        track.gaps += 1
+
+    def _smooth(self, track: Track, scanner_id: str, level: float, now: float) -> tuple[float, int]:
+        """Updates the scanner's average; returns it and how many readings it holds."""
+        reading = track.readings.get(scanner_id)
+        if reading is None or now - reading[1] > self.tuning.stale_s:
+            track.readings[scanner_id] = [level, now, 1.0]
+            return level, 1
+        dt = now - reading[1]
+        alpha = 1.0 - math.exp(-dt / self.tuning.tau_s) if dt > 0 else 0.2
+        alpha = max(alpha, 0.2)
+        reading[0] += alpha * (level - reading[0])
+        reading[1] = max(reading[1], now)
+        reading[2] += 1.0
+        return reading[0], int(reading[2])
+
+    def _at_door(self, track: Track, entrance: float) -> bool:
+        """Near the door: the entrance hears them well, or they are in the entrance zone."""
+        if entrance >= self.tuning.door_dbm:
+            return True
+        return self.tuning.door_by_zone and track.zone in self._entrance_zones
+
+    def _entered(
+        self, track: Track, role: str, level: float, smoothed: float, samples: int, now: float
+    ) -> bool:
+        """Door-crossing evidence: one very strong reading at the entrance, or readings
+        that hold for ``confirm_s`` (a passer-by brushing past the open door is near the
+        entrance scanner only for a moment)."""
+        tuning = self.tuning
+        if role == "entrance":
+            if level >= tuning.enter_strong_dbm and smoothed >= tuning.enter_near_dbm:
+                return True
+            if smoothed < tuning.enter_near_dbm:
+                track.candidate = None
+                return False
+        elif smoothed < tuning.inside_enter_dbm:
+            return False
+        if samples < 2:
+            return False
+        if track.candidate is None:
+            track.candidate = now
+        return now - track.candidate >= tuning.confirm_s
+
+    def _lingered(self, track: Track, role: str, smoothed: float, samples: int, now: float) -> bool:
+        """Heard steadily at in-store levels for ``linger_s``: came in unnoticed at the door
+        (phone deep in a bag as they passed the entrance scanner)."""
+        tuning = self.tuning
+        floor = tuning.linger_entrance_dbm if role == "entrance" else tuning.linger_inside_dbm
+        if samples < 2 or smoothed < floor:
+            return False
+        gap = max(tuning.linger_gap_s, 4.0 * track.interval)  # NB: a 1 Hz phone skips packets
+        if track.linger_since is None or now - track.linger_last > gap:
+            track.linger_since = now
+        track.linger_last = now
+        return now - track.linger_since >= tuning.linger_s
+
+    # --- zones -----------------------------------------------------------------------------
+
+    def _candidate_level(self, scanner_id: str, reading: list[float], now: float) -> float:
+        if now - reading[1] > self.tuning.stale_s:
+            return NO_READING
+        scanner = self._scanners[scanner_id]
+        if scanner.role in ("kiosk", "counter") and reading[0] < self.tuning.near_dbm:
+            return NO_READING
+        return reading[0]
+
+    def _best_zone(self, track: Track, now: float) -> str | None:
+        best, best_level = None, NO_READING
+        for scanner_id, reading in track.readings.items():
+            level = self._candidate_level(scanner_id, reading, now)
+            if level > best_level:
+                best, best_level = scanner_id, level
+        return None if best is None else self._scanners[best].zone
+
+    def _zone_level(self, track: Track, zone: str, now: float) -> float:
+        level = NO_READING
+        for scanner_id, reading in track.readings.items():
+            if self._scanners[scanner_id].zone == zone:
+                level = max(level, self._candidate_level(scanner_id, reading, now))
+        return level
+
+    def _rezone(self, track: Track, now: float) -> Change | None:
+        best = self._best_zone(track, now)
+        if best is None or best == track.zone:
+            track.rival = None
+            return None
+        current = NO_READING if track.zone is None else self._zone_level(track, track.zone, now)
+        lead = self._zone_level(track, best, now) - current
+        if lead < self.tuning.zone_margin_db:
+            track.rival = None
+            return None
+        if track.rival != best:
+            track.rival, track.rival_since = best, now
+            return None
+        if now - track.rival_since < self.tuning.zone_dwell_s:
+            return None
+        track.zone, track.rival = best, None
+        return Change("move", best)
+
+    def _gone(self, track: Track, now: float) -> bool:
+        """Departed: lost soon after passing the door, or lost anywhere for much longer.
+
+        NB: a shopper deep in the store whose signal drops (behind a shelf, phone in a
+        bag) has not left: leaving means walking past the entrance scanner first.
+        """
+        lost = now - track.last_inside
+        tuning = self.tuning
+        if lost > tuning.depart_unseen_s:
+            return True
+        near_door = track.at_door >= track.last_inside - tuning.door_window_s
+        return near_door and lost > track.timeout(tuning)
+
+    # --- timers ----------------------------------------------------------------------------
+
+    def expire(self, now: float) -> list[str]:
+        """Members whose inside-evidence ran out (to depart); forgets silent outsiders."""
+        gone: list[str] = []
+        tuning = self.tuning
+        for customer_id, track in list(self._tracks.items()):
+            if track.inside:
+                if self._gone(track, now):
+                    gone.append(customer_id)
+                    del self._tracks[customer_id]
+            elif now - track.last_heard > tuning.forget_outside_s:
+                del self._tracks[customer_id]
+        return gone

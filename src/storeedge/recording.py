@@ -1,0 +1,288 @@
+"""``storeedge record`` and ``storeedge replay`` (CONTRACTS sections 1 and 6).
+
+Replay runs the very :class:`~storeedge.core.pipeline.Pipeline` of ``run`` on the
+recording's clock (a :class:`~storeedge.core.clock.ManualClock` set to each
+record's ``t``), as fast as it can, and prints each decided event as one sealed
+CloudEvent per line on stdout; counts and logs go to stderr. Event ids come
+from a seeded generator, so a replay is byte-for-byte repeatable.
+
+Recordings hold shoppers' addresses: ``record`` refuses to write under the data
+directory, and nothing of them reaches replay's output (only events).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gzip
+import json
+import logging
+import os
+import random
+import signal
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from storeedge.config import Settings
+from storeedge.core.clock import ManualClock
+from storeedge.core.events import Event, EventFactory, UuidV7
+from storeedge.core.pipeline import TICK_EVERY_S, Pipeline
+from storeedge.core.ports import AdvertRecord, AdvertSource, NullUi
+from storeedge.core.profiles import CustomerProfile, ProfileError, parse_profile
+from storeedge.core.records import RecordReader, record_to_json
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_DRAIN_S = 120.0
+DRAIN_STEP_S = 0.25
+REPLAY_SEED = 0x5E
+
+
+def _say(text: str) -> None:
+    """The CLI's own report, on stderr (stdout carries only events)."""
+    sys.stderr.write(text + "\n")
+
+
+# --- files ------------------------------------------------------------------------------
+
+
+def open_lines(path: Path) -> IO[bytes]:
+    """A recording, plain or gzip (by its magic bytes, whatever its name)."""
+    with path.open("rb") as probe:
+        magic = probe.read(2)
+    if magic == b"\x1f\x8b":
+        return gzip.open(path, "rb")  # type: ignore[return-value]  # NB: GzipFile is a binary IO in practice; typeshed types it apart
+    return path.open("rb")
+
+
+def load_customers(path: Path) -> tuple[list[CustomerProfile], Counter[str]]:
+    """A JSON array of profiles or JSON Lines; bad profiles are counted, not fatal."""
+    counts: Counter[str] = Counter()
+    text = path.read_text(encoding="utf-8")
+    items: list[Any]
+    try:
+        document = json.loads(text)
+        items = document if isinstance(document, list) else [document]
+    except ValueError:
+        items = []
+        for line in text.splitlines():
+            if not line.strip():
+                continue
+            try:
+                items.append(json.loads(line))
+            except ValueError:
+                counts["customers.malformed.json"] += 1
+    profiles = []
+    for item in items:
+        try:
+            profiles.append(parse_profile(item))
+        except ProfileError:
+            counts["customers.malformed.profile"] += 1
+    counts["customers"] = len(profiles)
+    return profiles, counts
+
+
+# --- replay -----------------------------------------------------------------------------
+
+
+class StdoutSink:
+    """Seals each event with a sequence from 1 and writes it as one line."""
+
+    def __init__(self, out: IO[bytes], source: str) -> None:
+        self._out = out
+        self._source = source
+        self.count = 0
+
+    def emit(self, event: Event) -> None:
+        self.count += 1
+        self._out.write(event.seal(self._source, self.count) + b"\n")
+
+
+def replay_lines(
+    lines: Iterator[bytes] | IO[bytes],
+    settings: Settings,
+    profiles: list[CustomerProfile],
+    out: IO[bytes],
+    drain_s: float = DEFAULT_DRAIN_S,
+) -> tuple[Counter[str], Pipeline]:
+    """Feeds records through a fresh pipeline; returns the counts and the pipeline."""
+    from storeedge.adapters.crypto import aes128_ecb
+
+    clock = ManualClock(0.0)
+    sink = StdoutSink(out, settings.source_uri)
+    ids = UuidV7(random.Random(REPLAY_SEED).randbytes)
+    pipeline = Pipeline(settings, clock, sink, NullUi(), aes128_ecb, EventFactory(ids))
+    reader = RecordReader()
+    started = False
+    on_advert, tick, set_clock, parse = pipeline.on_advert, pipeline.tick, clock.set, reader.parse
+    next_tick = float("-inf")
+    for line in lines:
+        record = parse(line)
+        if record is None:
+            continue
+        if not started:
+            set_clock(record.t)
+            pipeline.load_profiles(profiles)
+            started = True
+        set_clock(record.t)
+        try:
+            on_advert(record)
+            if record.t >= next_tick:  # NB: tick() would return at once in between
+                tick()
+                next_tick = record.t + TICK_EVERY_S
+        except BrokenPipeError:
+            raise  # NB: the reader of stdout went away (`| head`): stop, not a pipeline bug
+        except Exception:  # NB: a bug must not end a replay; it is counted and logged
+            pipeline.counters["replay.pipeline_error"] += 1
+            _LOGGER.exception("pipeline failed on a record")
+    if started:
+        _drain(clock, pipeline, drain_s)
+    counts = reader.counts + pipeline.counters + pipeline.recognizer.counters
+    counts["events"] = sink.count
+    return counts, pipeline
+
+
+def _drain(clock: ManualClock, pipeline: Pipeline, drain_s: float) -> None:
+    end = clock.now() + max(0.0, drain_s)
+    while clock.now() < end:
+        clock.advance(min(DRAIN_STEP_S, end - clock.now()))
+        pipeline.tick()
+
+
+def _report(counts: Counter[str], seconds: float) -> None:
+    malformed = {k: n for k, n in sorted(counts.items()) if k.startswith("malformed.")}
+    others = {k: n for k, n in sorted(counts.items()) if not k.startswith("malformed.")}
+    total_bad = sum(malformed.values())
+    _say(
+        f"replay: {counts['records']} records, {total_bad} malformed lines, "
+        f"{counts['events']} events in {seconds:.2f} s"
+    )
+    for key, value in malformed.items():
+        _say(f"  {key}: {value}")
+    for key, value in others.items():
+        if key not in ("records", "events"):
+            _say(f"  {key}: {value}")
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from storeedge.cli import load_or_exit
+
+    settings = load_or_exit(args.config)
+    try:
+        profiles, customer_counts = load_customers(args.customers)
+        source = open_lines(args.recording)
+    except OSError as exc:
+        _say(f"storeedge: {exc}")
+        return 1
+    started = time.perf_counter()
+    out = sys.stdout.buffer
+    with source:
+        try:
+            counts, _ = replay_lines(source, settings, profiles, out, args.drain)
+        except BrokenPipeError:
+            # NB: stdout's reader left; point stdout at /dev/null so exit does not complain.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return 0
+        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            _say(f"storeedge: reading {args.recording}: {exc}")
+            return 1
+    out.flush()
+    _report(counts + customer_counts, time.perf_counter() - started)
+    return 0
+
+
+# --- record -----------------------------------------------------------------------------
+
+
+def _inside(path: Path, directory: Path) -> bool:
+    try:
+        path.resolve().relative_to(directory.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+async def _capture(sources: list[AdvertSource], out: IO[str], duration: float | None) -> int:
+    written = 0
+
+    def deliver(record: AdvertRecord) -> None:
+        nonlocal written
+        out.write(record_to_json(record) + "\n")
+        written += 1
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    tasks = [asyncio.create_task(s.run(deliver)) for s in sources]
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), duration)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return written
+
+
+def _sources(settings: Settings, simulate: str | None) -> list[AdvertSource]:
+    if simulate is not None:
+        from simulators import live
+
+        return [live.SimulatedBle(settings, live.population(simulate), simulate)]
+    from storeedge.adapters import ble
+
+    return ble.sources_for(settings)
+
+
+def _cmd_record(args: argparse.Namespace) -> int:
+    from storeedge.cli import load_or_exit
+
+    settings = load_or_exit(args.config)
+    if _inside(args.out, settings.data.dir):
+        _say("storeedge: recordings hold shoppers' addresses; write them outside the data dir")
+        return 2
+    sources = _sources(settings, args.simulate)
+    opener = gzip.open if args.out.name.endswith(".gz") else open
+    with opener(args.out, "wt", encoding="utf-8") as out:
+        written = asyncio.run(_capture(sources, out, args.duration))
+    _say(f"record: {written} records written to {args.out}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    replay = sub.add_parser(
+        "replay",
+        help="feed a recording through the recognition pipeline",
+        description="Replays a JSON Lines recording (.jsonl or .jsonl.gz) on its own clock "
+        "and prints every decided event as one CloudEvent JSON per line.",
+    )
+    replay.add_argument("recording", type=Path)
+    replay.add_argument("--config", type=Path, required=True, help="TOML configuration file")
+    replay.add_argument("--customers", type=Path, required=True, help="profiles (JSON / JSONL)")
+    replay.add_argument(
+        "--drain",
+        type=float,
+        default=DEFAULT_DRAIN_S,
+        metavar="SECONDS",
+        help="advance the clock this long after the last record (default 120)",
+    )
+    replay.set_defaults(handler=_cmd_replay)
+
+    record = sub.add_parser(
+        "record",
+        help="write live BLE scans as records",
+        description="Writes every advertisement the configured scanners hear as JSON Lines "
+        "(gzip when FILE ends in .gz) until Ctrl-C.",
+    )
+    record.add_argument("--config", type=Path, required=True, help="TOML configuration file")
+    record.add_argument("--out", type=Path, required=True, metavar="FILE")
+    record.add_argument("--duration", type=float, default=None, help="stop after SECONDS")
+    record.add_argument(
+        "--simulate", metavar="SCENARIO", default=None, help="record a simulated scenario"
+    )
+    record.set_defaults(handler=_cmd_record)

@@ -1,0 +1,198 @@
+"""Presence through the real pipeline: arrival, zones with hysteresis, departure timing."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from storeedge.adapters.crypto import aes128_ecb
+from storeedge.core.adverts import EDDYSTONE_UUID
+from storeedge.core.clock import ManualClock
+from storeedge.core.events import EVENT_TYPES
+from storeedge.core.pipeline import Pipeline
+from storeedge.core.ports import AdvertRecord, ListSink, NullUi
+from storeedge.core.profiles import EidKey, parse_profile
+
+from .conftest import T0, Rig, feed, silence
+
+
+def _walk_in(rig: Rig, key: EidKey, hz: float = 4.0) -> None:
+    feed(rig, key, "entrance", -58, 2.0, hz)
+
+
+def test_walking_in_arrives_at_the_entrance_within_a_second(rig: Rig, jean_key: EidKey) -> None:
+    feed(rig, jean_key, "entrance", -58, 1.0)
+    assert rig.presence_events() == [("arrived", "entrance")]
+    arrived = rig.sink.events[0]
+    assert arrived.data["via"] == "ble"
+    assert arrived.time - (rig.clock.now() - 1.0) <= 1.0
+    assert set(EVENT_TYPES[arrived.type][0]) <= set(arrived.data)
+
+
+def test_a_passer_by_heard_faintly_never_arrives(rig: Rig, jean_key: EidKey) -> None:
+    feed(rig, jean_key, "entrance", -80, 60.0)
+    feed(rig, jean_key, "floor", -90, 30.0)
+    assert rig.presence_events() == []
+
+
+def test_zone_changes_need_a_clear_lead_for_a_while(rig: Rig, jean_key: EidKey) -> None:
+    _walk_in(rig, jean_key)
+    feed(rig, jean_key, "floor", -60, 0.5)  # a moment: not yet a zone change
+    assert rig.presence_events() == [("arrived", "entrance")]
+    for _ in range(20):  # then clearly on the floor for 5 s
+        feed(rig, jean_key, "floor", -58, 0.25)
+        feed(rig, jean_key, "entrance", -80, 0.25)
+    assert rig.presence_events()[-1] == ("zone_changed", "floor")
+    changed = rig.sink.events[-1]
+    assert changed.data["previous_zone"] == "entrance"
+
+
+def test_kiosk_claims_only_a_member_standing_at_it(rig: Rig, jean_key: EidKey) -> None:
+    _walk_in(rig, jean_key)
+    for _ in range(20):  # heard by the kiosk from afar, strongest still the floor
+        feed(rig, jean_key, "floor", -66, 0.25)
+        feed(rig, jean_key, "kiosk", -78, 0.25)
+    assert ("zone_changed", "kiosk") not in rig.presence_events()
+    for _ in range(20):
+        feed(rig, jean_key, "kiosk", -55, 0.25)
+        feed(rig, jean_key, "floor", -75, 0.25)
+    assert rig.presence_events()[-1] == ("zone_changed", "kiosk")
+    assert (
+        "kiosk.greet",
+        {"kiosk_id": "kiosk-1", "display_name": "Jean", "language": "fr"},
+    ) in rig.ui.signals
+
+
+def test_departure_after_leaving_by_the_door_follows_the_advertising_rate(
+    rig: Rig, jean_key: EidKey
+) -> None:
+    _walk_in(rig, jean_key, hz=10.0)
+    feed(rig, jean_key, "entrance", -60, 3.0, hz=10.0)  # walks out past the entrance
+    left = rig.clock.now()
+    silence(rig, 60.0)
+    departed = [e for e in rig.sink.events if e.type == "storeedge.customer.departed"]
+    assert len(departed) == 1
+    fast = departed[0].time - left
+    assert 5.0 <= fast <= 20.0
+    assert departed[0].data["dwell_s"] > 0
+
+
+def test_a_1hz_phone_gets_a_longer_departure_timeout(rig: Rig, jean_key: EidKey) -> None:
+    feed(rig, jean_key, "entrance", -58, 10.0, hz=1.0)
+    left = rig.clock.now()
+    silence(rig, 120.0)
+    departed = [e for e in rig.sink.events if e.type == "storeedge.customer.departed"]
+    assert len(departed) == 1
+    assert 18.0 <= departed[0].time - left <= 45.0
+
+
+def test_signal_lost_deep_inside_waits_longer_than_at_the_door(rig: Rig, jean_key: EidKey) -> None:
+    _walk_in(rig, jean_key)
+    for _ in range(120):  # a minute of browsing far from the door
+        feed(rig, jean_key, "floor", -58, 0.25)
+        feed(rig, jean_key, "entrance", -85, 0.25)
+    silence(rig, 60.0)  # behind a shelf, phone in a bag: not a departure yet
+    assert "departed" not in [kind for kind, _ in rig.presence_events()]
+    feed(rig, jean_key, "floor", -70, 5.0)  # heard again: the same visit goes on
+    assert [kind for kind, _ in rig.presence_events()].count("arrived") == 1
+    silence(rig, 200.0)
+    assert [kind for kind, _ in rig.presence_events()].count("departed") == 1
+
+
+def test_address_rotation_keeps_one_visit(rig: Rig, jean_key: EidKey) -> None:
+    _walk_in(rig, jean_key)
+    feed(rig, jean_key, "floor", -60, 5.0, address="4A:00:00:00:00:01")
+    feed(rig, jean_key, "floor", -60, 5.0, address="5B:00:00:00:00:02")
+    silence(rig, 5.0)  # a short dropout
+    feed(rig, jean_key, "floor", -60, 5.0, address="6C:00:00:00:00:03")
+    kinds = [kind for kind, _ in rig.presence_events()]
+    assert kinds.count("arrived") == 1
+    assert "departed" not in kinds
+
+
+def test_coming_back_later_is_a_new_visit(rig: Rig, jean_key: EidKey) -> None:
+    _walk_in(rig, jean_key)
+    silence(rig, 300.0)
+    _walk_in(rig, jean_key)
+    silence(rig, 300.0)
+    arrived = [e for e in rig.sink.events if e.type == "storeedge.customer.arrived"]
+    departed = [e for e in rig.sink.events if e.type == "storeedge.customer.departed"]
+    assert len(arrived) == len(departed) == 2
+    assert arrived[0].data["visit_id"] != arrived[1].data["visit_id"]
+    assert [d.data["visit_id"] for d in departed] == [a.data["visit_id"] for a in arrived]
+
+
+def test_withdrawing_consent_closes_the_visit_and_stops_recognition(
+    rig: Rig, jean_key: EidKey, jean_profile: dict[str, Any]
+) -> None:
+    _walk_in(rig, jean_key)
+    withdrawn = copy.deepcopy(jean_profile)
+    withdrawn["consent"]["recognition"] = False
+    rig.pipeline.upsert_profile(parse_profile(withdrawn))
+    assert rig.presence_events()[-1][0] == "departed"
+    before = len(rig.sink.events)
+    _walk_in(rig, jean_key)
+    silence(rig, 100.0)
+    assert len(rig.sink.events) == before
+
+
+def test_erasure_forgets_without_events(rig: Rig, jean_key: EidKey) -> None:
+    _walk_in(rig, jean_key)
+    before = len(rig.sink.events)
+    rig.pipeline.erase_customer("C-000123")
+    assert ("staff.forget", {"customer_id": "C-000123"}) in rig.ui.signals
+    _walk_in(rig, jean_key)
+    silence(rig, 100.0)
+    assert (
+        len([e for e in rig.sink.events[before:] if e.type.startswith("storeedge.customer")]) == 0
+    )
+
+
+def test_staff_and_kiosk_signals_on_arrival(rig: Rig, jean_key: EidKey) -> None:
+    _walk_in(rig, jean_key)
+    channels = [c for c, _ in rig.ui.signals]
+    assert "staff.arrival" in channels
+    assert "staff.alert" in channels  # Jean has a click-and-collect order ready
+    snapshot = rig.pipeline.staff_snapshot()
+    assert snapshot["present"][0]["customer_id"] == "C-000123"
+
+
+_payloads = st.binary(max_size=30)
+_records = st.builds(
+    AdvertRecord,
+    t=st.floats(min_value=0, max_value=600),
+    scanner=st.sampled_from(["entrance", "floor", "kiosk", "nowhere"]),
+    address=st.sampled_from(["4A:00:00:00:00:01", "4A:00:00:00:00:02", "C0:00:00:00:00:03"]),
+    rssi=st.integers(min_value=-127, max_value=20),
+    tx_power=st.none() | st.integers(min_value=-127, max_value=127),
+    manufacturer_data=st.dictionaries(st.sampled_from([76, 6, 0xFFFF]), _payloads, max_size=2),
+    service_data=st.dictionaries(
+        st.sampled_from([EDDYSTONE_UUID, "0000fe9f-0000-1000-8000-00805f9b34fb"]),
+        st.one_of(
+            _payloads, st.builds(lambda b: b"\x30\xeb" + b, st.binary(min_size=8, max_size=8))
+        ),
+        max_size=2,
+    ),
+)
+
+
+@settings(
+    derandomize=True,
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],  # NB: each example builds anew
+)
+@given(st.lists(_records, max_size=40))
+def test_hostile_adverts_never_raise_into_the_loop(
+    make_settings: Any, jean_profile: dict[str, Any], records: list[AdvertRecord]
+) -> None:
+    clock = ManualClock(T0)
+    pipeline = Pipeline(make_settings(), clock, ListSink(), NullUi(), aes128_ecb)
+    pipeline.load_profiles([parse_profile(jean_profile)])
+    for record in sorted(records, key=lambda r: r.t):
+        clock.set(T0 + record.t)
+        pipeline.on_advert(record)
+        pipeline.tick()

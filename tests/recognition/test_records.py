@@ -1,0 +1,124 @@
+"""Record lines: exact writing, hostile reading with counted reasons, the `t` rules."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from storeedge.core.adverts import EDDYSTONE_UUID
+from storeedge.core.ports import AdvertRecord
+from storeedge.core.records import RecordReader, record_to_json
+
+GOOD = {
+    "t": 1763906709.125,
+    "scanner": "entrance",
+    "address": "6E:21:9A:0C:44:F1",
+    "rssi": -67,
+    "tx_power": None,
+    "local_name": None,
+    "manufacturer_data": {"76": "0215" + "00" * 21},
+    "service_data": {EDDYSTONE_UUID: "30ee1c2a0102030405060708"},
+    "service_uuids": [EDDYSTONE_UUID],
+}
+
+
+def _line(**changes: object) -> str:
+    raw = dict(GOOD)
+    raw.update(changes)
+    return json.dumps(raw)
+
+
+def test_a_good_line_round_trips() -> None:
+    reader = RecordReader()
+    record = reader.parse(_line())
+    assert record == AdvertRecord(
+        1763906709.125,
+        "entrance",
+        "6E:21:9A:0C:44:F1",
+        -67,
+        None,
+        None,
+        {76: bytes.fromhex("0215" + "00" * 21)},
+        {EDDYSTONE_UUID: bytes.fromhex("30ee1c2a0102030405060708")},
+        (EDDYSTONE_UUID,),
+    )
+    assert json.loads(record_to_json(record)) == GOOD
+    assert reader.parse(record_to_json(record).encode()) == record
+
+
+def test_missing_maps_and_scalars_are_allowed() -> None:
+    reader = RecordReader()
+    record = reader.parse('{"t": 1.5, "scanner": "s", "address": "a", "rssi": -50}')
+    assert record is not None
+    assert record.manufacturer_data == {}
+    assert record.tx_power is None
+
+
+def test_malformed_lines_are_counted_by_reason() -> None:
+    reader = RecordReader()
+    lines = [
+        "not json",
+        "[1, 2]",
+        _line(t="soon"),
+        _line(t=-1),
+        '{"t": NaN, "scanner": "s", "address": "a", "rssi": -50}',
+        _line(rssi=True),
+        _line(rssi=-300),
+        _line(scanner=""),
+        _line(address=None),
+        _line(manufacturer_data={"apple": "00"}),
+        _line(manufacturer_data={"76": "zz"}),
+        _line(manufacturer_data={"99999": "00"}),
+        _line(service_data={EDDYSTONE_UUID: "0" * 1000}),
+        _line(service_data=[1]),
+        _line(service_uuids="feaa"),
+        _line(tx_power=1000),
+        "x" * 70_000,
+    ]
+    for line in lines:
+        assert reader.parse(line) is None
+    assert reader.malformed == len(lines)
+    assert reader.counts["malformed.json"] == 1
+    assert reader.counts["malformed.not_an_object"] == 1
+    assert reader.counts["malformed.t"] == 3
+    assert reader.counts["malformed.manufacturer_data"] == 3
+    assert reader.counts["malformed.too_long"] == 1
+    assert "records" not in reader.counts
+
+
+def test_time_may_wobble_but_not_go_back_more_than_5_s() -> None:
+    reader = RecordReader()
+    assert reader.parse(_line(t=1000.0)) is not None
+    assert reader.parse(_line(t=996.0)) is not None  # 4 s back: merged scanners, fine
+    assert reader.parse(_line(t=994.0)) is None  # 6 s before the latest
+    assert reader.counts["malformed.t_backwards"] == 1
+    assert reader.parse(_line(t=1001.0)) is not None
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+@settings(derandomize=True, max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(sorted(GOOD)), json_values, max_size=9))
+def test_reader_never_raises_on_hostile_objects(raw: dict[str, object]) -> None:
+    reader = RecordReader()
+    record = reader.parse(json.dumps(raw))
+    if record is not None:
+        assert math.isfinite(record.t)
+        assert record.t >= 0
+        assert -127 <= record.rssi <= 20
+
+
+@settings(derandomize=True, max_examples=200, deadline=None)
+@given(st.binary(max_size=200))
+def test_reader_never_raises_on_random_bytes(data: bytes) -> None:
+    RecordReader().parse(data)
