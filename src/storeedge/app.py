@@ -36,7 +36,7 @@ from storeedge.config import Settings, load_settings
 from storeedge.core.clock import Clock
 from storeedge.core.events import JSON
 from storeedge.core.pipeline import Pipeline
-from storeedge.core.ports import AdvertRecord, AdvertSource, NullUi, UiSink
+from storeedge.core.ports import AdvertRecord, AdvertSource, UiSink
 from storeedge.core.profiles import CustomerProfile, parse_profile
 from storeedge.runtime import CoreLoop
 from storeedge.web import WebApp
@@ -48,13 +48,33 @@ BACKOFF_MAX_S = 30.0
 
 
 class UiRelay:
-    """Lets the pipeline exist before the screens do; forwards once they are attached."""
+    """Lets the pipeline exist before the screens do; forwards once they are attached.
+
+    Signals sent before that (an outbox found corrupt at start) are kept, a bounded
+    few, and replayed on attach, so the staff console still hears of them.
+    """
+
+    EARLY_LIMIT = 32
 
     def __init__(self) -> None:
-        self.target: UiSink = NullUi()
+        self._lock = threading.Lock()
+        self._target: UiSink | None = None
+        self._early: list[tuple[str, Mapping[str, JSON]]] = []
+
+    def attach(self, target: UiSink) -> None:
+        with self._lock:
+            self._target, early, self._early = target, self._early, []
+        for channel, payload in early:
+            target.signal(channel, payload)
 
     def signal(self, channel: str, payload: Mapping[str, JSON]) -> None:
-        self.target.signal(channel, payload)
+        with self._lock:
+            target = self._target
+            if target is None:
+                if len(self._early) < self.EARLY_LIMIT:
+                    self._early.append((channel, payload))
+                return
+        target.signal(channel, payload)
 
 
 class CoreInbound:
@@ -98,12 +118,14 @@ class Edge:
         self.boot_id = str(uuid.uuid4())
         self.core = CoreLoop()
         data = settings.data.dir
-        self.outbox = Outbox(data / "outbox.sqlite", settings.source_uri)
-        self.cache = LocalCache(data / "cache.sqlite")
         self._ui = UiRelay()
+        self.outbox = Outbox(
+            data / "outbox.sqlite", settings.source_uri, alert=self._technician_alert
+        )
+        self.cache = LocalCache(data / "cache.sqlite")
         self.pipeline = Pipeline(settings, self.clock, self.outbox, self._ui, aes128_ecb)
         self.web = WebApp(settings, self.core, self.pipeline)
-        self._ui.target = self.web.ui
+        self._ui.attach(self.web.ui)
         self.link = MqttLink(
             settings,
             self.outbox,
@@ -115,6 +137,23 @@ class Edge:
         self._sources = list(sources)
         self._extra_profiles = list(extra_profiles)
         self._tasks: list[asyncio.Task[None]] = []
+
+    def _technician_alert(self, kind: str, detail: str, alert_id: str) -> None:
+        """Edge trouble (outbox corrupt, disk full), raised for staff like any alert.
+
+        Called from the outbox's writer thread (or during its construction, before the
+        core loop runs: the hand-over then waits in the loop's queue). The outbox itself
+        records the ``storeedge.alert.raised`` event under the same ``alert_id``.
+        """
+        _LOGGER.error("technician alert %s: %s", kind, detail)
+
+        def adopt() -> None:
+            alert = self.pipeline.alerts.adopt(
+                alert_id, kind, "back-office", self.clock.now(), {"detail": detail}
+            )
+            self._ui.signal("staff.alert", alert.view())
+
+        self.core.submit(adopt)
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -230,13 +269,7 @@ def _hardware_sources(settings: Settings) -> list[AdvertSource]:
 
 
 def run_service(settings: Settings, simulate: str | None = None) -> int:
-    if not settings.mqtt.tls:
-        _LOGGER.warning(
-            "MQTT without TLS to %s:%d: allowed only because %s says tls = false",
-            settings.mqtt.host,
-            settings.mqtt.port,
-            settings.source.name,
-        )
+    # NB: MqttLink.start() logs the plaintext warning when the config says tls = false.
     extra: list[CustomerProfile] = []
     if simulate:
         sources, extra = _simulated_sources(settings, simulate)

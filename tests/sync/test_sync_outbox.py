@@ -178,7 +178,7 @@ def test_corrupt_database_is_moved_aside_and_the_sequence_goes_on(tmp_path: Path
     path.write_bytes(bytes(blob))
 
     alerts: list[tuple[str, str]] = []
-    fresh = Outbox(path, SOURCE, alert=lambda kind, detail: alerts.append((kind, detail)))
+    fresh = Outbox(path, SOURCE, alert=lambda kind, detail, _id: alerts.append((kind, detail)))
     assert fresh.flush()
     aside = [p for p in tmp_path.glob("outbox.sqlite.corrupt-*") if not p.name.endswith("shm")]
     aside = [p for p in aside if not p.name.endswith("wal")]
@@ -216,7 +216,7 @@ def test_full_disk_is_back_pressure_not_a_crash(tmp_path: Path) -> None:
         SOURCE,
         max_pages=40,
         queue_limit=200,
-        alert=lambda kind, _d: alerts.append(kind),
+        alert=lambda kind, _d, _id: alerts.append(kind),
     )
     for n in range(400):
         outbox.emit(alert(n) if n % 2 else arrival(n))

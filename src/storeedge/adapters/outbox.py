@@ -71,7 +71,7 @@ class Committed:
     type: str
 
 
-Alert = Callable[[str, str], None]  # (kind, detail)
+Alert = Callable[[str, str, str], None]  # (kind, detail, alert_id of the raised event)
 
 
 class Outbox:
@@ -180,22 +180,26 @@ class Outbox:
         conn.execute("UPDATE meta SET value = ? WHERE key = 'next_sequence'", (restart,))
         self._stats["corrupt_replaced"] += 1
         detail = f"outbox database was corrupt ({reason}); moved aside to {aside.name}"
-        self._raise_alert("outbox_corrupt", detail)
-        self.emit_alert("outbox_corrupt", {"detail": detail, "quarantined": aside.name})
+        alert_id = self.emit_alert("outbox_corrupt", {"detail": detail, "quarantined": aside.name})
+        self._raise_alert("outbox_corrupt", detail, alert_id)
         return conn
 
-    def _raise_alert(self, kind: str, detail: str) -> None:
+    def _raise_alert(self, kind: str, detail: str, alert_id: str) -> None:
         if self._alert is not None:
             try:
-                self._alert(kind, detail)
+                self._alert(kind, detail, alert_id)
             except Exception:  # NB: an alert hook must not take the outbox down with it
                 _LOGGER.exception("outbox alert hook failed")
 
-    def emit_alert(self, kind: str, extra: dict[str, Any]) -> None:
-        """Queues a ``storeedge.alert.raised`` about the edge itself (critical lane)."""
+    def emit_alert(self, kind: str, extra: dict[str, Any]) -> str:
+        """Queues a ``storeedge.alert.raised`` about the edge itself (critical lane).
+
+        Returns its ``alert_id``, so the staff console can show the very same alert.
+        """
         now = self._wall()
+        alert_id = self._factory.new_id(now)
         data: dict[str, Any] = {
-            "alert_id": self._factory.new_id(now),
+            "alert_id": alert_id,
             "kind": kind,
             "customer_id": None,
             "zone": None,
@@ -206,6 +210,7 @@ class Outbox:
                 (time.monotonic(), self._factory.make("storeedge.alert.raised", data, now))
             )
             self._cond.notify_all()
+        return alert_id
 
     # --- the core side ---------------------------------------------------------------------
 
@@ -560,7 +565,9 @@ class Outbox:
             if self._disk_full_since is None:
                 self._disk_full_since = self._wall()
                 _LOGGER.error("outbox: disk full (%s); holding events in memory", exc)
-                self._raise_alert("outbox_disk_full", str(exc))
+                # NB: queued now (critical lane), written as soon as the disk takes it again.
+                alert_id = self.emit_alert("outbox_disk_full", {"detail": str(exc)})
+                self._raise_alert("outbox_disk_full", str(exc), alert_id)
             self._stats["disk_full_retries"] += 1
         elif db.is_corrupt(exc):
             self._stats["corrupt_at_runtime"] += 1

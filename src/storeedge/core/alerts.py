@@ -62,6 +62,15 @@ class AlertBook:
         self._alerts[alert.alert_id] = alert
         return alert, self._event("storeedge.alert.raised", alert, at)
 
+    def adopt(
+        self, alert_id: str, kind: str, zone: str, at: float, details: dict[str, JSON]
+    ) -> Alert:
+        """Registers an alert whose ``raised`` event was already recorded elsewhere
+        (the outbox's own trouble), so staff can claim and resolve it like any other."""
+        alert = Alert(alert_id, kind, None, zone, at, details)
+        self._alerts[alert_id] = alert
+        return alert
+
     def claim(self, alert_id: str, staff_id: str, at: float) -> tuple[Alert, Event] | None:
         alert = self._alerts.get(alert_id)
         if alert is None or alert.state != "open":

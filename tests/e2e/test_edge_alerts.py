@@ -1,0 +1,71 @@
+"""Edge trouble reaches the staff console: a corrupt outbox found at start."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import socketio
+
+from storeedge.adapters.broker import free_port
+from storeedge.app import Edge, UiRelay
+from storeedge.config import Settings
+
+
+class Screens:
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, Any]] = []
+
+    def signal(self, channel: str, payload: Any) -> None:
+        self.seen.append((channel, payload))
+
+
+def test_relay_replays_early_signals_on_attach() -> None:
+    relay = UiRelay()
+    relay.signal("staff.alert", {"kind": "outbox_corrupt"})
+    screens = Screens()
+    relay.attach(screens)
+    relay.signal("kiosk.clear", {"kiosk_id": "kiosk-1"})
+    assert [c for c, _ in screens.seen] == ["staff.alert", "kiosk.clear"]
+
+
+def test_corrupt_outbox_is_set_aside_and_staff_are_told(
+    make_settings: Callable[..., Settings],
+) -> None:
+    # No broker: the alert's event stays in the outbox where the test can read it.
+    settings = make_settings(port=free_port(), extra="[web]\nport = 0\n")
+    outbox = settings.data.dir / "outbox.sqlite"
+    outbox.write_bytes(b"this is not a database" * 512)
+    edge = Edge(settings, sources=[])
+    edge.start()
+    snapshots: list[dict[str, Any]] = []
+    staff = socketio.Client(reconnection=False)
+    staff.on("snapshot", snapshots.append, namespace="/staff")
+    try:
+        staff.connect(
+            f"http://127.0.0.1:{edge.web.port}", namespaces=["/staff"], transports=["websocket"]
+        )
+        staff.call("sync", {}, namespace="/staff", timeout=5)
+        deadline = time.monotonic() + 5
+        while not snapshots and time.monotonic() < deadline:
+            time.sleep(0.05)
+        alerts = [a for snap in snapshots for a in snap.get("alerts", [])]
+        assert edge.outbox.flush(5)
+        raised = [
+            json.loads(row.payload)["data"]
+            for row in edge.outbox.fetch(100)
+            if b"storeedge.alert.raised" in row.payload
+        ]
+    finally:
+        staff.disconnect()
+        edge.stop()
+    aside = [p.name for p in settings.data.dir.iterdir() if "corrupt" in p.name]
+    assert aside, "the corrupt file is renamed aside, never deleted"
+    shown = [a for a in alerts if a.get("kind") == "outbox_corrupt"]
+    assert shown, alerts
+    # Central gets the very alert the staff see: same id, so claims and resolves match.
+    assert [r["alert_id"] for r in raised if r["kind"] == "outbox_corrupt"] == [
+        shown[0]["alert_id"]
+    ]
