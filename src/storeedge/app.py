@@ -137,6 +137,23 @@ class Edge:
         self._sources = list(sources)
         self._extra_profiles = list(extra_profiles)
         self._tasks: list[asyncio.Task[None]] = []
+        self.web.health.add("mqtt", lambda: {"healthy": self.link.connected, **self.link.status()})
+        self.web.health.add(
+            "outbox", lambda: {"healthy": self.outbox.healthy, **self.outbox.stats()}
+        )
+        self.web.health.add("devices", self._device_health)
+
+    def _device_health(self) -> dict[str, Any]:
+        """A failing BLE adapter or QR scanner is reported here, never fatal."""
+        devices = [
+            {
+                "scanners": list(getattr(s, "scanner_ids", ())),
+                "healthy": s.healthy,
+                "detail": s.detail,
+            }
+            for s in self._sources
+        ]
+        return {"healthy": all(d["healthy"] for d in devices), "sources": devices}
 
     def _technician_alert(self, kind: str, detail: str, alert_id: str) -> None:
         """Edge trouble (outbox corrupt, disk full), raised for staff like any alert.

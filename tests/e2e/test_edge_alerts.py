@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
 from collections.abc import Callable
 from typing import Any
 
@@ -52,6 +53,9 @@ def test_corrupt_outbox_is_set_aside_and_staff_are_told(
         while not snapshots and time.monotonic() < deadline:
             time.sleep(0.05)
         alerts = [a for snap in snapshots for a in snap.get("alerts", [])]
+        health = json.loads(
+            urllib.request.urlopen(f"http://127.0.0.1:{edge.web.port}/healthz", timeout=5).read()
+        )
         assert edge.outbox.flush(5)
         raised = [
             json.loads(row.payload)["data"]
@@ -63,6 +67,11 @@ def test_corrupt_outbox_is_set_aside_and_staff_are_told(
         edge.stop()
     aside = [p.name for p in settings.data.dir.iterdir() if "corrupt" in p.name]
     assert aside, "the corrupt file is renamed aside, never deleted"
+    # No broker: the edge still serves (200) and says what is wrong.
+    assert health["status"] == "degraded"
+    assert health["mqtt"]["healthy"] is False
+    assert health["outbox"]["quarantined"]
+    assert health["devices"]["healthy"] is True
     shown = [a for a in alerts if a.get("kind") == "outbox_corrupt"]
     assert shown, alerts
     # Central gets the very alert the staff see: same id, so claims and resolves match.

@@ -21,7 +21,7 @@ from storeedge.runtime import CoreLoop
 from storeedge.web import kiosk, staff
 from storeedge.web.assets import kiosk_ui_dir, load_catalogs
 from storeedge.web.auth import PinGuard
-from storeedge.web.context import EXTENSION, WebContext, context_of
+from storeedge.web.context import EXTENSION, HealthSections, WebContext, context_of
 from storeedge.web.pages import render_page
 from storeedge.web.sink import SocketUi
 
@@ -90,6 +90,7 @@ def create_app(
         ui_dir=ui_dir,
         catalogs=load_catalogs(ui_dir),
         guard=PinGuard(settings.web.staff_pin_hash),
+        health=HealthSections(),
     )
     app.extensions[EXTENSION] = context
     app.register_blueprint(kiosk.bp)
@@ -118,6 +119,10 @@ def _healthz() -> tuple[Response, int]:
         "staff_pin": "set" if ctx.guard.required and not ctx.guard.broken else "not set",
         "screen_counters": dict(ctx.ui.counters),
     }
+    sections, sections_ok = ctx.health.collect()
+    body.update(sections)
+    if not sections_ok:
+        body["status"] = "degraded"
     return jsonify(body), 200 if core_ok else 503
 
 

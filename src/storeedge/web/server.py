@@ -35,7 +35,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from storeedge.config import Settings
 from storeedge.core.pipeline import Pipeline
 from storeedge.runtime import CoreLoop
-from storeedge.web.context import context_of
+from storeedge.web.context import HealthSections, context_of
 from storeedge.web.factory import WebConfig, create_app
 from storeedge.web.sink import SocketUi
 
@@ -111,6 +111,7 @@ class WebApp:
         self.settings = settings
         self.app, self.socketio = create_app(settings, bridge, pipeline, config)
         self.ui: SocketUi = context_of(self.app).ui
+        self.health: HealthSections = context_of(self.app).health
         self._connections = _Connections()
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
