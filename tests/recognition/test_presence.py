@@ -196,3 +196,29 @@ def test_hostile_adverts_never_raise_into_the_loop(
         clock.set(T0 + record.t)
         pipeline.on_advert(record)
         pipeline.tick()
+
+
+def test_heard_weakly_all_around_the_store_is_still_inside(rig: Rig, jean_key: EidKey) -> None:
+    """Below every "stay" level (phone in a bag, behind a shelf) but heard by three
+    receivers several times a second: nobody on the pavement is heard like that."""
+    _walk_in(rig, jean_key)
+    for _ in range(60):
+        feed(rig, jean_key, "entrance", -84, 0.25)
+        feed(rig, jean_key, "floor", -85, 0.25)
+        feed(rig, jean_key, "kiosk", -85, 0.25)
+    assert "departed" not in [kind for kind, _ in rig.presence_events()]
+    silence(rig, 120.0)  # NB: last seen deep inside, not at the door: the longer wait
+    assert [kind for kind, _ in rig.presence_events()].count("departed") == 1
+
+
+def test_the_door_just_come_in_by_is_not_a_way_out(rig: Rig, jean_key: EidKey) -> None:
+    """Lost soon after walking in and on into the shop: wait as for anyone lost inside."""
+    _walk_in(rig, jean_key)
+    for _ in range(24):  # on into the shop, the floor scanner clearly strongest
+        feed(rig, jean_key, "floor", -58, 0.25)
+        feed(rig, jean_key, "entrance", -85, 0.25)
+    assert rig.presence_events()[-1] == ("zone_changed", "floor")
+    silence(rig, 60.0)  # a minute unheard: behind a shelf, not gone by the door
+    assert "departed" not in [kind for kind, _ in rig.presence_events()]
+    silence(rig, 60.0)
+    assert [kind for kind, _ in rig.presence_events()].count("departed") == 1

@@ -10,7 +10,13 @@ from hypothesis import strategies as st
 
 from storeedge.core.adverts import EDDYSTONE_UUID
 from storeedge.core.ports import AdvertRecord
-from storeedge.core.records import RecordReader, record_to_json
+from storeedge.core.records import (
+    MalformedError,
+    RecordReader,
+    canonical_record,
+    record_from_json,
+    record_to_json,
+)
 
 GOOD = {
     "t": 1763906709.125,
@@ -122,3 +128,63 @@ def test_reader_never_raises_on_hostile_objects(raw: dict[str, object]) -> None:
 @given(st.binary(max_size=200))
 def test_reader_never_raises_on_random_bytes(data: bytes) -> None:
     RecordReader().parse(data)
+
+
+def _general(line: str) -> AdvertRecord | None:
+    try:
+        raw = json.loads(line)
+    except ValueError:
+        return None
+    try:
+        return record_from_json(raw) if isinstance(raw, dict) else None
+    except MalformedError:
+        return None
+
+
+canonical_values = {
+    "t": st.floats(min_value=-10, max_value=2e11) | st.floats() | st.integers(-5, 10**12),
+    "scanner": st.text(max_size=12),
+    "address": st.text(max_size=12),
+    "rssi": st.integers(-200, 200),
+    "tx_power": st.none() | st.integers(-200, 200),
+    "manufacturer_data": st.dictionaries(
+        st.sampled_from(["76", "0", "65535", "65536", "x", "-1"]),
+        st.sampled_from(["", "02", "0", "zz", "1005aa"]),
+        max_size=2,
+    ),
+    "service_data": st.dictionaries(
+        st.sampled_from([EDDYSTONE_UUID, EDDYSTONE_UUID.upper(), "short"]),
+        st.sampled_from(["30ee1c2a0102030405060708", "3", ""]),
+        max_size=2,
+    ),
+    "service_uuids": st.lists(st.text(max_size=40), max_size=2),
+}
+
+
+@settings(derandomize=True, max_examples=400, deadline=None)
+@given(st.fixed_dictionaries(canonical_values))
+def test_the_fast_path_agrees_with_the_general_path(raw: dict[str, object]) -> None:
+    """Lines in record_to_json()'s exact shape: the fast path (or its refusal, which hands
+    the line to the general path) gives exactly the general path's record."""
+    line = json.dumps(dict(GOOD, **raw), separators=(", ", ": "))
+    fast = canonical_record(line)
+    if fast is not None:
+        assert fast == _general(line)
+    assert RecordReader().parse(line) == _general(line)
+
+
+def test_the_fast_path_defers_whatever_it_is_unsure_of() -> None:
+    good = record_to_json(RecordReader().parse(_line()) or AdvertRecord(0.0, "s", "a", 0))
+    assert canonical_record(good) is not None
+    assert canonical_record(good.encode() + b"\n") is not None
+    tricky = [
+        good.replace(', "service_uuids"', ', "t": -4.0, "service_uuids"'),  # last one wins
+        good.replace('"entrance"', '"ent\\u0072ance"'),  # escapes: the JSON decoder's job
+        good.replace('"rssi": -67', '"rssi": -67.0'),
+        good.replace('"t": 1763906709.125', '"t": 1e400'),
+        good + " trailing",
+        good.replace('"service_uuids": [', '"service_uuids": [1, '),
+    ]
+    for line in tricky:
+        assert canonical_record(line) is None
+        assert RecordReader().parse(line) == _general(line)

@@ -84,7 +84,8 @@ class _Evp:
                     return aes128_ecb_portable(key, data)
             if init(ctx, None, None, key, None) != 1 or update(ctx, out, out_len, data, size) != 1:
                 return aes128_ecb_portable(key, data)
-            return out.raw[:size]
+            ciphertext: bytes = out.raw[:size]
+            return ciphertext
 
         return aes128_ecb
 

@@ -14,9 +14,14 @@ from storeedge.core.events import JSON, Event
 Aes128 = Callable[[bytes, bytes], bytes]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AdvertRecord:
-    """One BLE advertisement as bleak hands it over (CONTRACTS section 1)."""
+    """One BLE advertisement as bleak hands it over (CONTRACTS section 1).
+
+    NB: not frozen: a frozen dataclass sets each field through ``object.__setattr__``,
+    which made building a record the costliest step of a replay (2.5 µs against
+    0.7 µs). Treat records as read-only all the same: their maps are shared.
+    """
 
     t: float
     scanner: str

@@ -9,13 +9,16 @@ evidence on its own.
   average that holds for ``confirm_s``), readings inside the store at a
   ``floor``/``kiosk``/``counter`` scanner, or, for a phone that slipped past the
   door unheard, steady in-store levels for ``linger_s``.
-- Staying: any scanner keeps hearing them above the "stay" thresholds.
+- Staying: any scanner keeps hearing them above the "stay" thresholds, or several
+  receivers hear them within a moment, however weakly (a phone on the pavement is
+  heard through the glass by one or two at most).
 - Departure: that evidence has been missing for a timeout derived from the
   member's learned advertising interval (a 10 Hz phone is known gone sooner than a
   1 Hz one) *and* they were last near the door; a member lost deep inside (behind
   a shelf, phone in a bag) has not walked past the entrance, so they get
-  ``depart_unseen_s`` instead. Short dropouts and address rotations (the resolver
-  keeps the customer id) do not break a visit.
+  ``depart_unseen_s`` instead; so do members lost soon after walking in who had
+  gone on into the shop (the door they came in by is not a way out). Short dropouts
+  and address rotations (the resolver keeps the customer id) do not break a visit.
 - Zones follow the strongest smoothed scanner, switching only when a rival leads by
   ``zone_margin_db`` for ``zone_dwell_s``; ``kiosk`` and ``counter`` scanners claim
   only a member who is close (``near_dbm``): being heard from the kiosk is not
@@ -52,7 +55,7 @@ class Tuning:
     linger_s: float = 12.0  # ...held this long, with no gap over linger_gap_s, also arrive
     linger_gap_s: float = 3.0
     stay_entrance_dbm: float = -72.0  # still inside while the entrance hears this
-    stay_inside_dbm: float = -86.0  # ...or an inside scanner hears this
+    stay_inside_dbm: float = -83.0  # ...or an inside scanner hears this
     near_dbm: float = -72.0  # kiosk / counter claim a member this close
     zone_margin_db: float = 3.0
     zone_dwell_s: float = 1.5
@@ -67,6 +70,11 @@ class Tuning:
     door_window_s: float = 25.0  # "passed the door" = entrance near-level this recently
     depart_unseen_s: float = 90.0  # lost deep inside (never seen leaving): wait this long
     forget_outside_s: float = 60.0  # drop a track that never came in after this silence
+    door_grace_s: float = 20.0  # the door seen this soon after arriving is the way in
+    heard_dbm: float = -86.0  # staying, too: heard at least this loud by heard_scanners...
+    heard_scanners: int = 3  # ...different receivers within heard_window_s (or
+    heard_window_s: float = 2.0  # heard_intervals learned intervals, for slow phones)
+    heard_intervals: float = 5.0
 
 
 @dataclass(slots=True)
@@ -78,6 +86,8 @@ class Track:
     inside: bool = False
     last_inside: float = 0.0
     at_door: float = float("-inf")  # last time the entrance heard them near, once inside
+    arrived_at: float = 0.0
+    heard_by: dict[str, float] = field(default_factory=dict)  # scanner -> last loud enough
     last_heard: float = 0.0
     interval: float = 1.0
     gaps: int = 0
@@ -139,7 +149,7 @@ class Presence:
         else:
             stays = samples >= 2 and smoothed >= tuning.stay_inside_dbm
         if track.inside:
-            if stays:
+            if stays or self._heard_around(track, scanner_id, level, now):
                 track.last_inside = now
             # NB: a slow phone is heard only once or twice while it passes the door, so its
             # single readings count in full; a fast one's must stand out more.
@@ -151,10 +161,30 @@ class Presence:
         entered = self._entered(track, scanner.role, level, smoothed, samples, now)
         if entered or self._lingered(track, scanner.role, smoothed, samples, now):
             track.inside, track.last_inside, track.at_door = True, now, now
+            track.arrived_at = now
             track.zone = self._best_zone(track, now) or scanner.zone
             track.rival = None
             return Change("arrive", track.zone)
         return None
+
+    def _heard_around(self, track: Track, scanner_id: str, level: float, now: float) -> bool:
+        """Heard at a usable level by several receivers within a moment: somewhere in the
+        store (a phone on the pavement is heard through the glass by one or two at most).
+
+        NB: a shopper behind a shelf or with the phone in a bag is heard weakly, but by
+        most receivers several times a second; that is not the silence of someone gone.
+        """
+        tuning = self.tuning
+        if level < tuning.heard_dbm:
+            return False
+        heard = track.heard_by
+        heard[scanner_id] = now
+        window = max(tuning.heard_window_s, tuning.heard_intervals * track.interval)
+        count = 0
+        for at in heard.values():
+            if now - at <= window:
+                count += 1
+        return count >= tuning.heard_scanners
 
     def _learn_interval(self, track: Track, now: float) -> None:
         gap = now - track.last_heard
@@ -276,10 +306,16 @@ class Presence:
         """
         lost = now - track.last_inside
         tuning = self.tuning
+        timeout = track.timeout(tuning)
         if lost > tuning.depart_unseen_s:
             return True
-        near_door = track.at_door >= track.last_inside - tuning.door_window_s
-        return near_door and lost > track.timeout(tuning)
+        door = track.at_door
+        if door - track.arrived_at < tuning.door_grace_s and track.zone not in self._entrance_zones:
+            # NB: the door they just came in by, and they went on into the shop: losing them
+            # now (behind a shelf, phone in a bag) is not having left by it.
+            door = float("-inf")
+        near_door = door >= track.last_inside - tuning.door_window_s
+        return near_door and lost > timeout
 
     # --- timers ----------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ This module is pure (no file access): :mod:`storeedge.recording` opens the files
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any, Final
@@ -215,6 +216,83 @@ def decode_line(line: bytes | str) -> object:
     raise ValueError("extra data after the object")
 
 
+# NB: the exact shape record_to_json() writes (and `storeedge record` produces). A line
+# of that shape is read without building the JSON object: the six scalars come from the
+# match (every pattern accepts only what the JSON decoder would decode to the same
+# value), and the three maps, which repeat for every advertisement of a device, come
+# from a cache of validated tails. Any other line, and any line the fast path has the
+# least doubt about, goes through the general path, which counts the reason.
+_STRING = r'"([^"\\\x00-\x1f]{1,248})"'
+_CANONICAL = re.compile(
+    r'\{"t": (-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?), '
+    rf'"scanner": {_STRING}, "address": {_STRING}, '
+    r'"rssi": (-?(?:0|[1-9][0-9]{0,2})), "tx_power": (null|-?(?:0|[1-9][0-9]{0,2})), '
+    r'"local_name": null, ("manufacturer_data": .*)\}\n?'
+).fullmatch
+_TAIL_KEYS: Final = frozenset(("manufacturer_data", "service_data", "service_uuids"))
+_TAILS_MAX = 16_384
+_Tail = tuple[dict[int, bytes], dict[str, bytes], tuple[str, ...]]
+_tails: dict[str, _Tail] = {}
+
+
+def _tail(text: str) -> _Tail | None:
+    """The validated maps of a canonical line's last three fields, or None (general path)."""
+    hit = _tails.get(text)
+    if hit is not None:
+        return hit
+    try:
+        raw = decode_line("{" + text + "}")
+    except (ValueError, RecursionError):
+        return None
+    # NB: exactly these keys, so the fields matched before them are not overridden by a
+    # duplicate key later in the line (JSON's last-one-wins).
+    if type(raw) is not dict or raw.keys() != _TAIL_KEYS:
+        return None
+    try:
+        tail = (
+            _manufacturer(raw["manufacturer_data"]),
+            _service(raw["service_data"]),
+            _uuids(raw["service_uuids"]),
+        )
+    except MalformedError:
+        return None
+    if len(_tails) >= _TAILS_MAX:
+        _tails.clear()
+    _tails[text] = tail
+    return tail
+
+
+def _match_bytes(line: object) -> re.Match[str] | None:
+    if type(line) is not bytes:
+        return None
+    try:
+        return _CANONICAL(line.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None
+
+
+def canonical_record(line: bytes | str) -> AdvertRecord | None:
+    """A line in record_to_json()'s exact shape -> its record; None means "not sure":
+    parse it with :func:`decode_line` and :func:`record_from_json` instead."""
+    match = _CANONICAL(line) if type(line) is str else _match_bytes(line)
+    if match is None:
+        return None
+    t_text, scanner, address, rssi_text, tx_text, tail_text = match.groups()
+    t = float(t_text)
+    rssi = int(rssi_text)
+    if not (0.0 <= t <= MAX_T and -127 <= rssi <= 20):
+        return None
+    tx_power = None
+    if tx_text != "null":
+        tx_power = int(tx_text)
+        if not -127 <= tx_power <= 127:
+            return None
+    tail = _tails.get(tail_text) or _tail(tail_text)
+    if tail is None:
+        return None
+    return AdvertRecord(t, scanner, address, rssi, tx_power, None, tail[0], tail[1], tail[2])
+
+
 class RecordReader:
     """Parses lines in order, enforcing the ``t`` rule; counts what it rejects."""
 
@@ -235,19 +313,11 @@ class RecordReader:
         if len(line) > MAX_LINE:
             self._rejects["malformed.too_long"] += 1
             return None
-        try:
-            raw = decode_line(line)
-        except (ValueError, RecursionError):
-            self._rejects["malformed.json"] += 1
-            return None
-        if type(raw) is not dict:
-            self._rejects["malformed.not_an_object"] += 1
-            return None
-        try:
-            record = record_from_json(raw)
-        except MalformedError as exc:
-            self._rejects[f"malformed.{exc}"] += 1
-            return None
+        record = canonical_record(line)
+        if record is None:
+            record = self._general(line)
+            if record is None:
+                return None
         t = record.t
         last = self._last_t
         if t > last:
@@ -257,6 +327,21 @@ class RecordReader:
             return None
         self.records += 1
         return record
+
+    def _general(self, line: bytes | str) -> AdvertRecord | None:
+        try:
+            raw = decode_line(line)
+        except (ValueError, RecursionError):
+            self._rejects["malformed.json"] += 1
+            return None
+        if type(raw) is not dict:
+            self._rejects["malformed.not_an_object"] += 1
+            return None
+        try:
+            return record_from_json(raw)
+        except MalformedError as exc:
+            self._rejects[f"malformed.{exc}"] += 1
+            return None
 
     @property
     def malformed(self) -> int:
