@@ -12,13 +12,13 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from simulators.world import random_address
 from storeedge.config import Settings
+from storeedge.core.adverts import EDDYSTONE_UUID
 from storeedge.core.clock import Clock
 from storeedge.core.eid import beacon_time, compute_eid
 from storeedge.core.ports import AdvertRecord, Aes128
 from storeedge.core.profiles import EidKey, parse_profile
-
-EDDYSTONE = "0000feaa-0000-1000-8000-00805f9b34fb"
 
 # (zone, seconds): where Jean is over one loop. "outside" means out of range.
 SCRIPT: tuple[tuple[str, float], ...] = (
@@ -36,13 +36,6 @@ SCRIPT: tuple[tuple[str, float], ...] = (
 class _Phone:
     key: EidKey
     address: str
-
-
-def _random_address(rng: random.Random) -> str:
-    # Resolvable private addresses have their two top bits set to 01.
-    first = (rng.randrange(256) & 0x3F) | 0x40
-    rest = [rng.randrange(256) for _ in range(5)]
-    return ":".join(f"{b:02X}" for b in [first, *rest])
 
 
 class DemoWalk:
@@ -65,7 +58,7 @@ class DemoWalk:
         self._rng = random.Random(seed)
         self._script = script
         keys = [p.ble for p in map(parse_profile, profiles_raw) if isinstance(p.ble, EidKey)]
-        self._phone = _Phone(keys[0], _random_address(self._rng)) if keys else None
+        self._phone = _Phone(keys[0], random_address(self._rng)) if keys else None
         self.scanner_ids = tuple(s.id for s in settings.scanners)
         self.zone_now = "outside"
         self._healthy = True
@@ -100,8 +93,8 @@ class DemoWalk:
                         scanner=scanner.id,
                         address=self._phone.address,
                         rssi=rssi,
-                        service_data={EDDYSTONE: frame},
-                        service_uuids=(EDDYSTONE,),
+                        service_data={EDDYSTONE_UUID: frame},
+                        service_uuids=(EDDYSTONE_UUID,),
                     )
                 )
         if self._rng.random() < 0.1 and self._settings.scanners:
@@ -110,7 +103,7 @@ class DemoWalk:
                 AdvertRecord(
                     t=now,
                     scanner=self._settings.scanners[0].id,
-                    address=_random_address(self._rng),
+                    address=random_address(self._rng),
                     rssi=-90 + self._rng.randint(-4, 4),
                     manufacturer_data={0x0006: bytes(self._rng.randrange(256) for _ in range(9))},
                 )
@@ -122,7 +115,7 @@ class DemoWalk:
             for zone, seconds in self._script:
                 self.zone_now = zone
                 if zone == "outside" and self._phone is not None:
-                    self._phone.address = _random_address(self._rng)  # the phone rotates
+                    self._phone.address = random_address(self._rng)  # the phone rotates
                 steps = max(1, round(seconds / self._period))
                 for _ in range(steps):
                     for record in self._records_for(self._clock.now()):

@@ -25,6 +25,7 @@ from simulators.world import (
     device_for_profile,
     random_address,
 )
+from storeedge.core.adverts import EDDYSTONE_UUID
 
 PAVEMENT_X = (-25.0, 45.0)
 
@@ -145,7 +146,7 @@ def _beacons(world: World, scenario: Scenario, rng: random.Random) -> None:
         uid += n.to_bytes(6, "big")
         device = Device(
             "beacon", path, 1.0, -70.0, 0.0, random_address(rng, static=True),
-            payload={"0000feaa-0000-1000-8000-00805f9b34fb": uid},
+            payload={EDDYSTONE_UUID: uid},
         )  # fmt: skip
         device.battery_mv = 2400 if n == 0 else 2950  # the first one needs a new battery
         world.add(device)
