@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from storeedge.config import KioskSettings
 from storeedge.core.events import JSON, Event, EventFactory
-from storeedge.core.profiles import CustomerProfile
+from storeedge.core.profiles import CustomerProfile, first_name
 
 IDLE_GRACE_S = 15.0  # how long the "still there?" warning stays before the session closes
 
@@ -126,7 +126,7 @@ def personal_space(
         }
 
     return {
-        "first_name": (profile.display_name.split() or [""])[0],
+        "first_name": first_name(profile.display_name),
         "language": profile.language,
         "tier": profile.tier,
         "points": profile.points,

@@ -21,6 +21,7 @@ _SKU: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-_.]{0,63}$")
 _UUID: Final = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 MAX_ITEMS: Final = 500
 MAX_TEXT: Final = 200
+MAX_FIRST_NAME: Final = 40
 
 
 class ProfileError(ValueError):
@@ -288,3 +289,11 @@ def parse_profile(raw: object) -> CustomerProfile:
 
 def valid_customer_id(text: str) -> bool:
     return bool(_ID.match(text))
+
+
+def first_name(display_name: object) -> str:
+    """The only personal datum a kiosk may show unasked: the first word of the name, bounded."""
+    if not isinstance(display_name, str):
+        return ""
+    words = display_name.split()
+    return words[0][:MAX_FIRST_NAME] if words else ""

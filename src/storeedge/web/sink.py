@@ -24,6 +24,7 @@ from flask_socketio import SocketIO
 
 from storeedge.config import KioskSettings
 from storeedge.core.events import JSON
+from storeedge.core.profiles import first_name
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -31,19 +32,10 @@ KIOSK_NS: Final = "/kiosk"
 STAFF_NS: Final = "/staff"
 STAFF_ROOM: Final = "staff"
 STAFF_CHANNELS: Final = ("arrival", "departure", "alert", "forget")
-MAX_FIRST_NAME: Final = 40
 
 
 def kiosk_room(kiosk_id: str) -> str:
     return f"kiosk:{kiosk_id}"
-
-
-def first_name(display_name: object) -> str:
-    """The only personal datum a kiosk may show: the first word of the name, bounded."""
-    if not isinstance(display_name, str):
-        return ""
-    words = display_name.split()
-    return words[0][:MAX_FIRST_NAME] if words else ""
 
 
 @dataclass(frozen=True, slots=True)
