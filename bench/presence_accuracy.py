@@ -18,7 +18,7 @@ from pathlib import Path
 
 from simulators import scenario as scen
 from simulators.scoring import Score, percentile, score
-from simulators.world import World, store_toml
+from simulators.world import SCANNERS, SINGLE_DOOR_SCANNERS, Scanner, World, store_toml
 from storeedge.adapters.crypto import aes128_ecb
 from storeedge.config import load_settings
 from storeedge.core.clock import ManualClock
@@ -32,10 +32,14 @@ DRAIN_S = 120.0
 
 
 def run(
-    sc: scen.Scenario, seed: int, config: Path, tuning: Tuning | None = None
+    sc: scen.Scenario,
+    seed: int,
+    config: Path,
+    tuning: Tuning | None = None,
+    scanners: tuple[Scanner, ...] = SCANNERS,
 ) -> tuple[Score, int, float]:
     settings = load_settings(config)
-    world = World(aes128_ecb, seed)
+    world = World(aes128_ecb, seed, scanners=scanners)
     profiles = scen.build(world, sc, seed)
     clock = ManualClock(sc.start)
     sink = ListSink()
@@ -87,10 +91,14 @@ def main() -> int:
     parser.add_argument("--rates", default="1,4,10")
     parser.add_argument("--mixed", action="store_true", help="also iPhones and store tags")
     parser.add_argument("--tune", default="", help="presence overrides: name=value,...")
+    parser.add_argument(
+        "--single-door", action="store_true", help="one entrance receiver instead of the pair"
+    )
     args = parser.parse_args()
+    scanners = SINGLE_DOOR_SCANNERS if args.single_door else SCANNERS
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "store.toml"
-        config.write_text(store_toml(str(Path(tmp) / "data")), encoding="utf-8")
+        config.write_text(store_toml(str(Path(tmp) / "data"), scanners=scanners), encoding="utf-8")
         android = (("android", 1.0),)
         runs = [
             (f"android {rate:g} Hz", _scenario(args, rate, android))
@@ -105,7 +113,7 @@ def main() -> int:
         }
         tuning = dataclasses.replace(Tuning(), **overrides)  # type: ignore[arg-type]  # NB: names and types come from the command line; a typo fails loudly here
         for label, sc in runs:
-            result, records, busy = run(sc, args.seed, config, tuning)
+            result, records, busy = run(sc, args.seed, config, tuning, scanners)
             print(_line(label, result, records, busy), flush=True)
     return 0
 

@@ -70,6 +70,7 @@ def test_departure_after_leaving_by_the_door_follows_the_advertising_rate(
     rig: Rig, jean_key: EidKey
 ) -> None:
     _walk_in(rig, jean_key, hz=10.0)
+    feed(rig, jean_key, "floor", -62, 60.0, hz=10.0)  # browses
     feed(rig, jean_key, "entrance", -60, 3.0, hz=10.0)  # walks out past the entrance
     left = rig.clock.now()
     silence(rig, 60.0)
@@ -82,6 +83,8 @@ def test_departure_after_leaving_by_the_door_follows_the_advertising_rate(
 
 def test_a_1hz_phone_gets_a_longer_departure_timeout(rig: Rig, jean_key: EidKey) -> None:
     feed(rig, jean_key, "entrance", -58, 10.0, hz=1.0)
+    feed(rig, jean_key, "floor", -62, 60.0, hz=1.0)  # browses
+    feed(rig, jean_key, "entrance", -60, 4.0, hz=1.0)  # walks out past the entrance
     left = rig.clock.now()
     silence(rig, 120.0)
     departed = [e for e in rig.sink.events if e.type == "storeedge.customer.departed"]
@@ -111,6 +114,17 @@ def test_address_rotation_keeps_one_visit(rig: Rig, jean_key: EidKey) -> None:
     kinds = [kind for kind, _ in rig.presence_events()]
     assert kinds.count("arrived") == 1
     assert "departed" not in kinds
+
+
+def test_leaving_right_after_walking_in_is_not_taken_for_the_way_in(
+    rig: Rig, jean_key: EidKey
+) -> None:
+    _walk_in(rig, jean_key)
+    feed(rig, jean_key, "entrance", -60, 3.0)  # the door they came in by, a moment later
+    silence(rig, 60.0)  # lost soon after arriving: behind a shelf, not necessarily gone
+    assert "departed" not in [kind for kind, _ in rig.presence_events()]
+    silence(rig, 60.0)  # ...but not for ever
+    assert [kind for kind, _ in rig.presence_events()].count("departed") == 1
 
 
 def test_coming_back_later_is_a_new_visit(rig: Rig, jean_key: EidKey) -> None:

@@ -78,7 +78,7 @@ class Pipeline:
         self.visits = VisitBook(self.events)
         self.alerts = AlertBook(self.events)
         self.recognizer = Recognizer(aes)
-        self.presence = Presence(settings.scanners, tuning)
+        self.presence = Presence(settings.scanners, tuning, settings.store.door)
         self.footfall = Footfall()
         self.beacons = BeaconWatch(beacon_catalog)
         self.profiles: dict[str, CustomerProfile] = {}

@@ -5,20 +5,24 @@ Each scanner's readings of a member are normalised (the scanner's
 exponential average; one packet after a silence restarts the average and is not
 evidence on its own.
 
-- Arrival: door evidence at an ``entrance`` scanner (one very strong reading, or an
-  average that holds for ``confirm_s``), readings inside the store at a
-  ``floor``/``kiosk``/``counter`` scanner, or, for a phone that slipped past the
-  door unheard, steady in-store levels for ``linger_s``.
-- Staying: any scanner keeps hearing them above the "stay" thresholds, or several
+- Arrival: walking through the door, seen by the ``entrance`` receivers' raw readings
+  of the last moment (:meth:`Presence._door_peak`): the door receiver's strongest
+  readings are door-level, or, with a second entrance receiver a few metres inside,
+  both hear them well, the inner one a little later (walking between them: a
+  passer-by outside is always much nearer the door receiver). Also: close to a
+  ``floor``/``kiosk``/``counter`` receiver for ``confirm_s``, or, for a phone that
+  slipped past the door unheard, steady in-store levels for ``linger_s``.
+- Staying: any receiver keeps hearing them above its "stay" threshold, or several
   receivers hear them within a moment, however weakly (a phone on the pavement is
-  heard through the glass by one or two at most).
+  heard through the glass by two or three at most; one more is needed just after the
+  door).
 - Departure: that evidence has been missing for a timeout derived from the
   member's learned advertising interval (a 10 Hz phone is known gone sooner than a
-  1 Hz one) *and* they were last near the door; a member lost deep inside (behind
-  a shelf, phone in a bag) has not walked past the entrance, so they get
-  ``depart_unseen_s`` instead; so do members lost soon after walking in who had
-  gone on into the shop (the door they came in by is not a way out). Short dropouts
-  and address rotations (the resolver keeps the customer id) do not break a visit.
+  1 Hz one) *and* the door receiver heard them near just before; a member lost deep
+  inside (behind a shelf, phone in a bag) has not walked past the door, so they get
+  ``depart_unseen_s`` instead; so do members lost soon after walking in (the door
+  they came in by is not a way out). Short dropouts and address rotations (the
+  resolver keeps the customer id) do not break a visit.
 - Zones follow the strongest smoothed scanner, switching only when a rival leads by
   ``zone_margin_db`` for ``zone_dwell_s``; ``kiosk`` and ``counter`` scanners claim
   only a member who is close (``near_dbm``): being heard from the kiosk is not
@@ -31,6 +35,7 @@ store is calibrated from a recorded walk (docs/presence.md).
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final
@@ -46,16 +51,21 @@ class Tuning:
     """Thresholds in normalised dBm (after offset and Tx power correction)."""
 
     tau_s: float = 1.0  # smoothing time constant
-    enter_strong_dbm: float = -60.0  # one reading this strong at the entrance is enough...
-    enter_near_dbm: float = -65.0  # ...if the entrance average is this strong (else 2 readings)
+    peak_window_s: float = 2.0  # door peaks: the entrance readings of the last window_s...
+    peak_intervals: float = 3.5  # ...or of this many learned intervals (slow phones)...
+    peak_dbm: float = -60.0  # ...whose strongest k (k = packets in the window / 3.5) average this
+    pair_sum_dbm: float = -134.0  # two entrance receivers' peaks adding up to this...
+    pair_floor_dbm: float = -74.0  # ...each at least this: walking between them, in
+    pair_order_s: float = 0.3  # the inner receiver's best reading this long after the door's
     inside_enter_dbm: float = -74.0  # an inside scanner's average, over 2 readings or more
     confirm_s: float = 0.75  # entry evidence must hold this long
-    linger_entrance_dbm: float = -72.0  # steady in-store levels (no door evidence)...
-    linger_inside_dbm: float = -83.0
+    linger_entrance_dbm: float = -70.0  # steady in-store levels (no door evidence)...
+    linger_inside_dbm: float = -80.0
     linger_s: float = 12.0  # ...held this long, with no gap over linger_gap_s, also arrive
     linger_gap_s: float = 3.0
     stay_entrance_dbm: float = -72.0  # still inside while the entrance hears this
     stay_inside_dbm: float = -83.0  # ...or an inside scanner hears this
+    stay_inner_dbm: float = -78.0  # ...or the inner door receiver (a few metres in) this
     near_dbm: float = -72.0  # kiosk / counter claim a member this close
     zone_margin_db: float = 3.0
     zone_dwell_s: float = 1.5
@@ -77,12 +87,23 @@ class Tuning:
     heard_intervals: float = 5.0
 
 
+def _door_order(
+    entrances: list[ScannerSettings], door: tuple[float, float] | None
+) -> tuple[str, ...]:
+    """Entrance receivers, the one at the door first: by distance from ``store.door`` when
+    every position is known, else in configuration order."""
+    if door is not None and all(s.position is not None for s in entrances):
+        entrances = sorted(entrances, key=lambda s: math.dist(door, s.position or door))
+    return tuple(s.id for s in entrances)
+
+
 @dataclass(slots=True)
 class Track:
     """What presence knows of one member (memory only)."""
 
     customer_id: str
     readings: dict[str, list[float]] = field(default_factory=dict)  # scanner -> [ema, at, n]
+    door: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)  # entrance raw
     inside: bool = False
     last_inside: float = 0.0
     at_door: float = float("-inf")  # last time the entrance heard them near, once inside
@@ -92,7 +113,8 @@ class Track:
     interval: float = 1.0
     gaps: int = 0
     zone: str | None = None
-    candidate: float | None = None  # since when entry evidence has held
+    candidate: float | None = None  # since when an inside receiver has heard them close...
+    candidate_scanner: str | None = None  # ...which one
     linger_since: float | None = None  # since when in-store levels have been steady
     linger_last: float = 0.0
     rival: str | None = None
@@ -112,10 +134,26 @@ class Change:
 class Presence:
     """Per-member presence for the scanners of one store."""
 
-    def __init__(self, scanners: Iterable[ScannerSettings], tuning: Tuning | None = None) -> None:
+    def __init__(
+        self,
+        scanners: Iterable[ScannerSettings],
+        tuning: Tuning | None = None,
+        door: tuple[float, float] | None = None,
+    ) -> None:
         self.tuning = tuning or Tuning()
         self._scanners = {s.id: s for s in scanners}
-        self._entrance_zones = {s.zone for s in self._scanners.values() if s.role == "entrance"}
+        self._entrance_ids = _door_order(
+            [s for s in self._scanners.values() if s.role == "entrance"], door
+        )
+        self._door_id = self._entrance_ids[0] if self._entrance_ids else None
+        # NB: a second door receiver a few metres inside may share its zone with floor scanners;
+        # the entrance zone is the one only entrance receivers serve.
+        other_zones = {s.zone for s in self._scanners.values() if s.role != "entrance"}
+        self._entrance_zones = {
+            s.zone
+            for s in self._scanners.values()
+            if s.role == "entrance" and s.zone not in other_zones
+        }
         self._tracks: dict[str, Track] = {}
 
     def get(self, customer_id: str) -> Track | None:
@@ -144,8 +182,10 @@ class Presence:
         smoothed, samples = self._smooth(track, scanner_id, level, now)
         tuning = self.tuning
         # NB: one lucky packet through the glass restarts a stale average: not evidence.
-        if scanner.role == "entrance":
+        if scanner_id == self._door_id:
             stays = samples >= 2 and smoothed >= tuning.stay_entrance_dbm
+        elif scanner.role == "entrance":
+            stays = samples >= 2 and smoothed >= tuning.stay_inner_dbm
         else:
             stays = samples >= 2 and smoothed >= tuning.stay_inside_dbm
         if track.inside:
@@ -155,11 +195,17 @@ class Presence:
             # single readings count in full; a fast one's must stand out more.
             penalty = tuning.door_raw_penalty_db if track.interval < 0.6 else 0.0
             door_level = max(smoothed, level - penalty)
-            if scanner.role == "entrance" and self._at_door(track, door_level):
+            # NB: only the receiver at the door: a second one a few metres inside hears
+            # shoppers browsing the front of the shop, who are not leaving.
+            if scanner_id == self._door_id and self._at_door(track, door_level):
                 track.at_door = now
             return self._rezone(track, now)
-        entered = self._entered(track, scanner.role, level, smoothed, samples, now)
+        if scanner.role == "entrance":
+            entered = self._door_peak(track, scanner_id, level, now)
+        else:
+            entered = self._entered(track, scanner_id, scanner.role, smoothed, samples, now)
         if entered or self._lingered(track, scanner.role, smoothed, samples, now):
+            track.door.clear()
             track.inside, track.last_inside, track.at_door = True, now, now
             track.arrived_at = now
             track.zone = self._best_zone(track, now) or scanner.zone
@@ -184,7 +230,10 @@ class Presence:
         for at in heard.values():
             if now - at <= window:
                 count += 1
-        return count >= tuning.heard_scanners
+        # NB: just after the door, a walker on the pavement is heard through the glass by
+        # two or three receivers: it takes one more to keep them in.
+        needed = tuning.heard_scanners + (1 if self._near_door(track) else 0)
+        return count >= needed
 
     def _learn_interval(self, track: Track, now: float) -> None:
         gap = now - track.last_heard
@@ -222,25 +271,62 @@ class Presence:
         return self.tuning.door_by_zone and track.zone in self._entrance_zones
 
     def _entered(
-        self, track: Track, role: str, level: float, smoothed: float, samples: int, now: float
+        self, track: Track, scanner_id: str, role: str, smoothed: float, samples: int, now: float
     ) -> bool:
-        """Door-crossing evidence: one very strong reading at the entrance, or readings
-        that hold for ``confirm_s`` (a passer-by brushing past the open door is near the
-        entrance scanner only for a moment)."""
+        """Close to an inside receiver (floor, kiosk, counter) for ``confirm_s``: came in
+        unnoticed at the door. Door crossings themselves are :meth:`_door_peak`'s."""
         tuning = self.tuning
         if role == "entrance":
-            if level >= tuning.enter_strong_dbm and smoothed >= tuning.enter_near_dbm:
-                return True
-            if smoothed < tuning.enter_near_dbm:
-                track.candidate = None
-                return False
-        elif smoothed < tuning.inside_enter_dbm:
             return False
-        if samples < 2:
+        if smoothed < tuning.inside_enter_dbm or samples < 2:
+            if track.candidate_scanner == scanner_id:
+                track.candidate, track.candidate_scanner = None, None
             return False
         if track.candidate is None:
-            track.candidate = now
+            track.candidate, track.candidate_scanner = now, scanner_id
         return now - track.candidate >= tuning.confirm_s
+
+    def _door_peak(self, track: Track, scanner_id: str, level: float, now: float) -> bool:
+        """Walking through the door, from the entrance receivers' raw readings of the last
+        moment (``peak_window_s``, or ``peak_intervals`` learned intervals for slow phones):
+
+        - peak: one receiver's strongest readings are door-level;
+        - pair: the door receiver, then a little later the one a few metres inside, both
+          hear them well (walking between them). A passer-by outside is always much
+          nearer the door receiver, and passes both at once.
+
+        NB: the strongest k of the window, k growing with the packets a window holds, so a
+        10 Hz phone's many chances at a lucky packet do not make a passer-by look close.
+        """
+        tuning = self.tuning
+        interval = max(track.interval, 0.05)
+        window = max(tuning.peak_window_s, tuning.peak_intervals * interval)
+        k = max(1, round(window / interval / 3.5))
+        recent = track.door.get(scanner_id)
+        if recent is None:
+            recent = track.door[scanner_id] = deque()
+        recent.append((now, level))
+        peaks: list[tuple[float, float]] = []  # (level, when), door receiver first
+        for entrance_id in self._entrance_ids:
+            readings = track.door.get(entrance_id)
+            while readings and readings[0][0] < now - window:
+                readings.popleft()
+            if not readings or len(readings) < k:
+                peaks.append((NO_READING, now))
+                continue
+            top = sorted(readings, key=lambda r: r[1], reverse=True)[:k]
+            peak = sum(r[1] for r in top) / k
+            if peak >= tuning.peak_dbm:
+                return True
+            peaks.append((peak, top[0][0]))
+        if len(peaks) < 2:
+            return False
+        (door, door_at), (inner, inner_at) = peaks[0], peaks[1]
+        return (
+            min(door, inner) >= tuning.pair_floor_dbm
+            and door + inner >= tuning.pair_sum_dbm
+            and inner_at - door_at >= tuning.pair_order_s
+        )
 
     def _lingered(self, track: Track, role: str, smoothed: float, samples: int, now: float) -> bool:
         """Heard steadily at in-store levels for ``linger_s``: came in unnoticed at the door
@@ -298,6 +384,17 @@ class Presence:
         track.zone, track.rival = best, None
         return Change("move", best)
 
+    def _near_door(self, track: Track) -> bool:
+        """The door receiver heard them near shortly before the last in-store evidence.
+
+        NB: the door they just came in by does not count: losing them soon after
+        arriving (behind a shelf, phone in a bag) is not having left by it.
+        """
+        door = track.at_door
+        if door - track.arrived_at < self.tuning.door_grace_s:
+            return False
+        return door >= track.last_inside - self.tuning.door_window_s
+
     def _gone(self, track: Track, now: float) -> bool:
         """Departed: lost soon after passing the door, or lost anywhere for much longer.
 
@@ -305,17 +402,9 @@ class Presence:
         bag) has not left: leaving means walking past the entrance scanner first.
         """
         lost = now - track.last_inside
-        tuning = self.tuning
-        timeout = track.timeout(tuning)
-        if lost > tuning.depart_unseen_s:
+        if lost > self.tuning.depart_unseen_s:
             return True
-        door = track.at_door
-        if door - track.arrived_at < tuning.door_grace_s and track.zone not in self._entrance_zones:
-            # NB: the door they just came in by, and they went on into the shop: losing them
-            # now (behind a shelf, phone in a bag) is not having left by it.
-            door = float("-inf")
-        near_door = door >= track.last_inside - tuning.door_window_s
-        return near_door and lost > timeout
+        return self._near_door(track) and lost > track.timeout(self.tuning)
 
     # --- timers ----------------------------------------------------------------------------
 
