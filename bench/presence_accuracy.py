@@ -111,7 +111,8 @@ def main() -> int:
             k: (v == "true") if v in ("true", "false") else float(v)
             for k, v in (i.split("=") for i in args.tune.split(",") if i)
         }
-        tuning = dataclasses.replace(Tuning(), **overrides)  # type: ignore[arg-type]  # NB: names and types come from the command line; a typo fails loudly here
+        doors = sum(1 for s in scanners if s[2] == "entrance")
+        tuning = dataclasses.replace(Tuning.for_door(doors), **overrides)  # type: ignore[arg-type]  # NB: names and types come from the command line; a typo fails loudly here
         for label, sc in runs:
             result, records, busy = run(sc, args.seed, config, tuning, scanners)
             print(_line(label, result, records, busy), flush=True)

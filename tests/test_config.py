@@ -33,7 +33,9 @@ def test_example_config_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     settings = load_settings(write(tmp_path, text))
     assert settings.store.id == "store-042"
     assert settings.mqtt.tls is True
-    assert [s.role for s in settings.scanners] == ["entrance", "floor", "kiosk", "counter"]
+    roles = [s.role for s in settings.scanners]
+    assert roles == ["entrance", "entrance", "floor", "kiosk", "counter"]  # NB: the door pair
+    assert len({s.adapter for s in settings.scanners}) == len(settings.scanners)
     assert settings.kiosks[0].zone == "kiosk"
     assert settings.source_uri == "/stores/store-042/edges/edge-1"
 

@@ -7,7 +7,7 @@ These drive :class:`Presence` directly with levels a walker and a passer-by prod
 from __future__ import annotations
 
 from storeedge.config import ScannerSettings
-from storeedge.core.presence import Presence
+from storeedge.core.presence import Presence, Tuning
 
 T0 = 1_000.0
 DOOR = (10.0, 0.0)
@@ -120,3 +120,25 @@ def test_after_the_door_it_takes_one_more_receiver_to_stay_in() -> None:
     assert track is not None
     assert track.last_inside < T0 + 64.0
     assert presence.expire(T0 + 80.0) == ["C-1"]
+
+
+def test_the_window_receivers_keep_a_shopper_in_unless_the_door_heard_them_last() -> None:
+    deep, leaving = _presence(), _presence()
+    for presence in (deep, leaving):
+        _play(presence, [(t, "entrance", -56.0) for t in _every(0.0, 1.0, 4.0)])
+        _play(presence, [(t, "floor-a", -60.0) for t in _every(1.0, 60.0, 4.0)])
+    _play(leaving, [(t, "entrance", -60.0) for t in _every(60.0, 62.0, 4.0)])  # the door
+    # NB: -82 at the kiosk: a weak phone in the shop, or a walker just outside its window
+    for presence in (deep, leaving):
+        _play(presence, [(t, "kiosk", -82.0) for t in _every(62.0, 80.0, 4.0)])
+    assert deep.expire(T0 + 80.0) == []
+    assert leaving.expire(T0 + 80.0) == ["C-1"]
+
+
+def test_the_defaults_follow_how_many_receivers_watch_the_door() -> None:
+    pair = _presence()
+    single = Presence([s for s in SCANNERS if s.id != "entrance-in"], door=DOOR)
+    assert pair.tuning == Tuning()
+    assert single.tuning == Tuning.for_door(1)
+    assert single.tuning.heard_after_door == 0
+    assert pair.tuning.heard_after_door == 1

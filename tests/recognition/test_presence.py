@@ -105,6 +105,17 @@ def test_signal_lost_deep_inside_waits_longer_than_at_the_door(rig: Rig, jean_ke
     assert [kind for kind, _ in rig.presence_events()].count("departed") == 1
 
 
+def test_a_phone_still_heard_faintly_deep_inside_has_not_left(rig: Rig, jean_key: EidKey) -> None:
+    _walk_in(rig, jean_key)
+    for _ in range(120):  # a minute of browsing far from the door
+        feed(rig, jean_key, "floor", -58, 0.25)
+        feed(rig, jean_key, "entrance", -85, 0.25)
+    feed(rig, jean_key, "floor", -90, 150.0, hz=1.0)  # behind the back shelves, phone in a bag
+    assert "departed" not in [kind for kind, _ in rig.presence_events()]
+    silence(rig, 60.0)  # then nothing at all
+    assert [kind for kind, _ in rig.presence_events()].count("departed") == 1
+
+
 def test_address_rotation_keeps_one_visit(rig: Rig, jean_key: EidKey) -> None:
     _walk_in(rig, jean_key)
     feed(rig, jean_key, "floor", -60, 5.0, address="4A:00:00:00:00:01")

@@ -65,6 +65,7 @@ class Tuning:
     linger_gap_s: float = 3.0
     stay_entrance_dbm: float = -72.0  # still inside while the entrance hears this
     stay_inside_dbm: float = -83.0  # ...or an inside scanner hears this
+    stay_after_door_dbm: float = -80.0  # ...this, when the door receiver heard them last
     stay_inner_dbm: float = -78.0  # ...or the inner door receiver (a few metres in) this
     near_dbm: float = -72.0  # kiosk / counter claim a member this close
     zone_margin_db: float = 3.0
@@ -78,13 +79,32 @@ class Tuning:
     door_raw_penalty_db: float = 3.0  # a single reading counts at its level minus this
     door_by_zone: bool = False  # also count "in the entrance zone" as passing the door
     door_window_s: float = 25.0  # "passed the door" = entrance near-level this recently
-    depart_unseen_s: float = 90.0  # lost deep inside (never seen leaving): wait this long
+    depart_unseen_s: float = 90.0  # lost deep inside (never seen leaving): wait this long...
+    depart_silent_s: float = 30.0  # ...and until not heard at all (faint_dbm) for this long
+    faint_dbm: float = -92.0
     forget_outside_s: float = 60.0  # drop a track that never came in after this silence
     door_grace_s: float = 20.0  # the door seen this soon after arriving is the way in
     heard_dbm: float = -86.0  # staying, too: heard at least this loud by heard_scanners...
     heard_scanners: int = 3  # ...different receivers within heard_window_s (or
     heard_window_s: float = 2.0  # heard_intervals learned intervals, for slow phones)
     heard_intervals: float = 5.0
+    heard_after_door: int = 1  # ...one more receiver when the door receiver heard them last
+
+    @classmethod
+    def for_door(cls, entrance_receivers: int) -> Tuning:
+        """The defaults for a door watched by this many entrance receivers."""
+        if entrance_receivers >= 2:
+            return cls()
+        # NB: with one receiver the door receiver also covers the front of the shop, so
+        # what keeps shoppers in near it stays loose, and the in-store levels that catch
+        # a phone missed at the door stay generous (measured: bench --single-door).
+        return cls(
+            peak_dbm=-62.0,
+            linger_entrance_dbm=-72.0,
+            linger_inside_dbm=-83.0,
+            stay_after_door_dbm=-83.0,
+            heard_after_door=0,
+        )
 
 
 def _door_order(
@@ -110,6 +130,7 @@ class Track:
     arrived_at: float = 0.0
     heard_by: dict[str, float] = field(default_factory=dict)  # scanner -> last loud enough
     last_heard: float = 0.0
+    last_faint: float = 0.0  # last heard at all (faint_dbm), once inside
     interval: float = 1.0
     gaps: int = 0
     zone: str | None = None
@@ -140,11 +161,11 @@ class Presence:
         tuning: Tuning | None = None,
         door: tuple[float, float] | None = None,
     ) -> None:
-        self.tuning = tuning or Tuning()
         self._scanners = {s.id: s for s in scanners}
         self._entrance_ids = _door_order(
             [s for s in self._scanners.values() if s.role == "entrance"], door
         )
+        self.tuning = tuning or Tuning.for_door(len(self._entrance_ids))
         self._door_id = self._entrance_ids[0] if self._entrance_ids else None
         # NB: a second door receiver a few metres inside may share its zone with floor scanners;
         # the entrance zone is the one only entrance receivers serve.
@@ -182,13 +203,10 @@ class Presence:
         smoothed, samples = self._smooth(track, scanner_id, level, now)
         tuning = self.tuning
         # NB: one lucky packet through the glass restarts a stale average: not evidence.
-        if scanner_id == self._door_id:
-            stays = samples >= 2 and smoothed >= tuning.stay_entrance_dbm
-        elif scanner.role == "entrance":
-            stays = samples >= 2 and smoothed >= tuning.stay_inner_dbm
-        else:
-            stays = samples >= 2 and smoothed >= tuning.stay_inside_dbm
+        stays = samples >= 2 and smoothed >= self._stay_level(track, scanner_id, scanner.role)
         if track.inside:
+            if level >= tuning.faint_dbm:
+                track.last_faint = now
             if stays or self._heard_around(track, scanner_id, level, now):
                 track.last_inside = now
             # NB: a slow phone is heard only once or twice while it passes the door, so its
@@ -213,6 +231,19 @@ class Presence:
             return Change("arrive", track.zone)
         return None
 
+    def _stay_level(self, track: Track, scanner_id: str, role: str) -> float:
+        """The average at which this receiver alone keeps a member inside."""
+        tuning = self.tuning
+        if scanner_id == self._door_id:
+            return tuning.stay_entrance_dbm
+        if role == "entrance":
+            return tuning.stay_inner_dbm
+        if track.inside and self._near_door(track):
+            # NB: just after the door, a walker on the pavement is heard through the glass
+            # at in-store levels by the receivers near the window: it takes a closer one.
+            return tuning.stay_after_door_dbm
+        return tuning.stay_inside_dbm
+
     def _heard_around(self, track: Track, scanner_id: str, level: float, now: float) -> bool:
         """Heard at a usable level by several receivers within a moment: somewhere in the
         store (a phone on the pavement is heard through the glass by one or two at most).
@@ -232,7 +263,7 @@ class Presence:
                 count += 1
         # NB: just after the door, a walker on the pavement is heard through the glass by
         # two or three receivers: it takes one more to keep them in.
-        needed = tuning.heard_scanners + (1 if self._near_door(track) else 0)
+        needed = tuning.heard_scanners + (tuning.heard_after_door if self._near_door(track) else 0)
         return count >= needed
 
     def _learn_interval(self, track: Track, now: float) -> None:
@@ -402,9 +433,12 @@ class Presence:
         bag) has not left: leaving means walking past the entrance scanner first.
         """
         lost = now - track.last_inside
-        if lost > self.tuning.depart_unseen_s:
-            return True
-        return self._near_door(track) and lost > track.timeout(self.tuning)
+        if self._near_door(track):
+            return lost > track.timeout(self.tuning)
+        # NB: not seen leaving: still heard at all (a phone in a bag behind the back shelves)
+        # is still here; silence for this long is not.
+        silent = now - max(track.last_faint, track.last_inside)
+        return lost > self.tuning.depart_unseen_s and silent > self.tuning.depart_silent_s
 
     # --- timers ----------------------------------------------------------------------------
 
