@@ -9,7 +9,15 @@ from pathlib import Path
 
 from storeedge.adapters.broker import PrivateMosquitto, free_port
 from storeedge.config import Settings
-from storeedge.doctor import check_bluetooth, check_broker, check_clock, check_disk, diagnose
+from storeedge.doctor import (
+    Finding,
+    check_bluetooth,
+    check_broker,
+    check_clock,
+    check_disk,
+    check_door,
+    diagnose,
+)
 
 
 def test_reachable_plaintext_broker_is_a_warning(
@@ -81,3 +89,38 @@ def test_cli_exit_status(
     expected = 0 if Path("/sys/class/bluetooth/hci0").exists() else 1
     assert done.returncode == expected
     assert "Traceback" not in done.stderr
+
+
+INNER = """
+[[scanners]]
+id = "entrance-in"
+zone = "floor"
+role = "entrance"
+position = [10.0, {y}]
+adapter = "hci1"
+"""
+
+
+def test_the_door_is_checked(make_settings: Callable[..., Settings]) -> None:
+    def door(extra: str = "") -> list[Finding]:
+        return [f for f in check_door(make_settings(extra=extra)) if "adapter" not in f.what]
+
+    (single,) = door()  # NB: the base config has one entrance receiver
+    assert single.level == "warn"
+    assert "one entrance receiver" in single.what
+    assert "2.5 m further in" in single.fix
+    (pair,) = door(INNER.format(y=4.0))
+    assert pair.level == "ok"
+    assert pair.what == "door pair: entrance at the door, entrance-in 2.5 m in"
+    (close,) = door(INNER.format(y=2.0))
+    assert close.level == "warn"
+    assert "0.5 m apart" in close.what
+
+
+def test_receivers_sharing_a_radio_are_reported(make_settings: Callable[..., Settings]) -> None:
+    # NB: the base config's three scanners all leave their adapter to the default
+    shared = [f for f in check_door(make_settings()) if "adapter" in f.what]
+    assert [f.what for f in shared] == [
+        "scanners entrance and floor share adapter hci0: floor is ignored",
+        "scanners entrance and kiosk share adapter hci0: kiosk is ignored",
+    ]

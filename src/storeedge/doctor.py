@@ -7,6 +7,7 @@ when not ok, what to do. Exit status 0 when nothing failed, 1 otherwise.
 from __future__ import annotations
 
 import argparse
+import math
 import shutil
 import socket
 import ssl
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from storeedge.config import Settings
+from storeedge.core.presence import door_order
 
 MIN_FREE_BYTES = 200 * 1024 * 1024
 WARN_FREE_BYTES = 1024 * 1024 * 1024
@@ -147,6 +149,67 @@ def check_bluetooth(settings: Settings, sys_root: Path = SYS_BLUETOOTH) -> Itera
             )
 
 
+def check_door(settings: Settings) -> Iterator[Finding]:
+    """How the door is watched: the number and order of entrance receivers, shared radios."""
+    users: dict[str, str] = {}
+    for scanner in settings.scanners:
+        adapter = scanner.adapter or "hci0"
+        if adapter in users:
+            yield Finding(
+                "warn",
+                f"scanners {users[adapter]} and {scanner.id} share adapter {adapter}: "
+                f"{scanner.id} is ignored",
+                "give each [[scanners]] entry its own adapter (one radio per receiver)",
+            )
+        users.setdefault(adapter, scanner.id)
+    entrances = [s for s in settings.scanners if s.role == "entrance"]
+    pair_fix = (
+        "install a second entrance receiver 2.5 m further in on the walking line "
+        '(role = "entrance"); docs/presence.md gives the figures'
+    )
+    if not entrances:
+        yield Finding(
+            "warn",
+            "no entrance receiver: arrivals come late from in-store levels, and departures "
+            "are decided by silence alone",
+            pair_fix,
+        )
+        return
+    if len(entrances) == 1:
+        yield Finding(
+            "warn",
+            f"one entrance receiver ({entrances[0].id}): slower arrivals and more false "
+            "departures than with the door pair",
+            pair_fix,
+        )
+        return
+    order = door_order(entrances, settings.store.door)
+    located = settings.store.door is not None and all(s.position for s in entrances)
+    if not located:
+        yield Finding(
+            "warn",
+            f"door receivers taken in configuration order: {order[0]} at the door, "
+            f"{order[1]} inside",
+            "set store.door and each entrance receiver's position, or list the one at the "
+            "door first",
+        )
+        return
+    door = settings.store.door
+    assert door is not None  # NB: located
+    by_id = {s.id: s for s in entrances}
+    outer, inner = (by_id[i].position or door for i in order[:2])
+    spacing = math.dist(door, inner) - math.dist(door, outer)
+    if spacing < 1.5:
+        yield Finding(
+            "warn",
+            f"door receivers {order[0]} and {order[1]} are only {spacing:.1f} m apart "
+            "along the way in",
+            "move the inner one 2.5 m further in on the walking line",
+        )
+    else:
+        yield Finding("ok", f"door pair: {order[0]} at the door, {order[1]} {spacing:.1f} m in")
+
+
 def check_qr_scanners(settings: Settings) -> Iterator[Finding]:
     for scanner in settings.qr_scanners:
         if scanner.kind in ("simulated", "camera") or scanner.device is None:
@@ -164,7 +227,7 @@ def check_qr_scanners(settings: Settings) -> Iterator[Finding]:
 
 def diagnose(settings: Settings) -> list[Finding]:
     findings: list[Finding] = [Finding("ok", f"config {settings.source} valid")]
-    for check in (check_disk, check_broker, check_bluetooth, check_qr_scanners):
+    for check in (check_disk, check_broker, check_bluetooth, check_door, check_qr_scanners):
         findings.extend(check(settings))
     findings.extend(check_clock())
     return findings

@@ -107,7 +107,7 @@ class Tuning:
         )
 
 
-def _door_order(
+def door_order(
     entrances: list[ScannerSettings], door: tuple[float, float] | None
 ) -> tuple[str, ...]:
     """Entrance receivers, the one at the door first: by distance from ``store.door`` when
@@ -162,7 +162,7 @@ class Presence:
         door: tuple[float, float] | None = None,
     ) -> None:
         self._scanners = {s.id: s for s in scanners}
-        self._entrance_ids = _door_order(
+        self._entrance_ids = door_order(
             [s for s in self._scanners.values() if s.role == "entrance"], door
         )
         self.tuning = tuning or Tuning.for_door(len(self._entrance_ids))
