@@ -54,6 +54,7 @@ class Tuning:
     peak_window_s: float = 2.0  # door peaks: the entrance readings of the last window_s...
     peak_intervals: float = 3.5  # ...or of this many learned intervals (slow phones)...
     peak_dbm: float = -60.0  # ...whose strongest k (k = packets in the window / 3.5) average this
+    peak_single_db: float = 3.0  # ...plus this when k is 1: a lone packet must stand out more
     pair_sum_dbm: float = -134.0  # two entrance receivers' peaks adding up to this...
     pair_floor_dbm: float = -74.0  # ...each at least this: walking between them, in
     pair_order_s: float = 0.3  # the inner receiver's best reading this long after the door's
@@ -347,7 +348,7 @@ class Presence:
                 continue
             top = sorted(readings, key=lambda r: r[1], reverse=True)[:k]
             peak = sum(r[1] for r in top) / k
-            if peak >= tuning.peak_dbm:
+            if peak >= tuning.peak_dbm + (tuning.peak_single_db if k == 1 else 0.0):
                 return True
             peaks.append((peak, top[0][0]))
         if len(peaks) < 2:
