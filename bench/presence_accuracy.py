@@ -5,6 +5,7 @@ passers-by is played through the real Pipeline on a ManualClock; arrivals and
 departures are matched against the simulator's door crossings.
 
     .venv/bin/python bench/presence_accuracy.py [--hours 1] [--shoppers 40] [--seed 1]
+        [--seeds 1,2,3,4] [--rates 1,4,10] [--mixed] [--single-door] [--tune name=value,...]
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 from pathlib import Path
 
 from simulators import scenario as scen
-from simulators.scoring import Score, percentile, score
+from simulators.scoring import Score, percentile, pooled, score
 from simulators.world import SCANNERS, SINGLE_DOOR_SCANNERS, Scanner, World, store_toml
 from storeedge.adapters.crypto import aes128_ecb
 from storeedge.config import load_settings
@@ -88,6 +89,9 @@ def main() -> int:
     parser.add_argument("--shoppers", type=int, default=40)
     parser.add_argument("--passers-by", type=int, default=100)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--seeds", default="", help="several crowds, e.g. 1,2,3,4: each, then all pooled"
+    )
     parser.add_argument("--rates", default="1,4,10")
     parser.add_argument("--mixed", action="store_true", help="also iPhones and store tags")
     parser.add_argument("--tune", default="", help="presence overrides: name=value,...")
@@ -113,9 +117,16 @@ def main() -> int:
         }
         doors = sum(1 for s in scanners if s[2] == "entrance")
         tuning = dataclasses.replace(Tuning.for_door(doors), **overrides)  # type: ignore[arg-type]  # NB: names and types come from the command line; a typo fails loudly here
+        seeds = [int(x) for x in args.seeds.split(",") if x] or [args.seed]
         for label, sc in runs:
-            result, records, busy = run(sc, args.seed, config, tuning, scanners)
-            print(_line(label, result, records, busy), flush=True)
+            results = []
+            for seed in seeds:
+                result, records, busy = run(sc, seed, config, tuning, scanners)
+                results.append(result)
+                name = label if len(seeds) == 1 else f"{label} s{seed}"
+                print(_line(name, result, records, busy), flush=True)
+            if len(seeds) > 1:
+                print(_line(f"{label} pooled", pooled(results), 0, 0.0), flush=True)
     return 0
 
 

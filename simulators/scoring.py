@@ -33,6 +33,22 @@ class Score:
     zone_total_s: float = 0.0
 
 
+def pooled(scores: Iterable[Score]) -> Score:
+    """Several runs' scores as one (every visit, passer-by and member-hour together)."""
+    out = Score()
+    for s in scores:
+        out.arrivals += s.arrivals
+        out.departures += s.departures
+        out.missed_visits += s.missed_visits
+        out.false_arrivals += s.false_arrivals
+        out.false_departures += s.false_departures
+        out.member_hours += s.member_hours
+        out.passers_by += s.passers_by
+        out.zone_right_s += s.zone_right_s
+        out.zone_total_s += s.zone_total_s
+    return out
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")

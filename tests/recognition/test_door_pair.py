@@ -142,3 +142,18 @@ def test_the_defaults_follow_how_many_receivers_watch_the_door() -> None:
     assert single.tuning == Tuning.for_door(1)
     assert single.tuning.heard_after_door == 0
     assert pair.tuning.heard_after_door == 1
+
+
+def test_the_kiosk_vouches_only_for_who_is_close() -> None:
+    # NB: a window shopper outside, heard through the glass by the kiosk near it
+    window = [(t, "kiosk", -80.0) for t in _every(0.0, 30.0, 4.0)]
+    assert _play(_presence(), window) == []
+    # a shopper who slipped in unheard and stands near the kiosk
+    near = [(t, "kiosk", -76.0) for t in _every(0.0, 30.0, 4.0)]
+    changes = _play(_presence(), near)
+    assert changes
+    assert changes[0][1] == "arrive"
+    assert 12.0 <= changes[0][0] <= 13.0
+    # the floor receivers vouch for in-store levels further away
+    floor = [(t, "floor-a", -79.5) for t in _every(0.0, 30.0, 4.0)]
+    assert _play(_presence(), floor)[0][1] == "arrive"

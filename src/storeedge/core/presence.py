@@ -62,6 +62,7 @@ class Tuning:
     confirm_s: float = 0.75  # entry evidence must hold this long
     linger_entrance_dbm: float = -70.0  # steady in-store levels (no door evidence)...
     linger_inside_dbm: float = -80.0
+    linger_near_dbm: float = -79.0  # ...(kiosk and counter receivers: who is close)
     linger_s: float = 12.0  # ...held this long, with no gap over linger_gap_s, also arrive
     linger_gap_s: float = 3.0
     stay_entrance_dbm: float = -72.0  # still inside while the entrance hears this
@@ -364,7 +365,14 @@ class Presence:
         """Heard steadily at in-store levels for ``linger_s``: came in unnoticed at the door
         (phone deep in a bag as they passed the entrance scanner)."""
         tuning = self.tuning
-        floor = tuning.linger_entrance_dbm if role == "entrance" else tuning.linger_inside_dbm
+        if role == "entrance":
+            floor = tuning.linger_entrance_dbm
+        elif role in ("kiosk", "counter"):
+            # NB: like their zones, kiosk and counter receivers vouch only for who is close
+            # (a window shopper outside is heard through the glass by a kiosk near it).
+            floor = tuning.linger_near_dbm
+        else:
+            floor = tuning.linger_inside_dbm
         if samples < 2 or smoothed < floor:
             return False
         gap = max(tuning.linger_gap_s, 4.0 * track.interval)  # NB: a 1 Hz phone skips packets
