@@ -249,13 +249,18 @@ def verdict(
 
 
 def broker_losses(
-    lost: list[int], ack_log: Path, kill_times: list[float], window_s: float = 5.0
+    lost: list[int], ack_log: Path, outages: list[tuple[float, float]], window_s: float = 5.0
 ) -> list[int]:
-    """Lost sequences the broker had acknowledged shortly before it was killed -9.
+    """Lost sequences a broker acknowledged and was then killed -9 with.
+
+    ``outages`` holds (kill signal sent, replacement broker started) wall times.
 
     NB: a PUBACK means the broker took the message over. mosquitto keeps queued
     messages in memory, so what it acknowledged and had not yet written to the
-    subscriber dies with it: the broker's loss, not the edge's.
+    subscriber dies with it: the broker's loss, not the edge's. A PUBACK the edge
+    logged after the kill signal but before the replacement started can only have
+    come from the dying broker (SIGKILL is not instantaneous, and the edge logs an
+    acknowledgement when it reads it).
     """
     acked: dict[int, float] = {}
     for line in ack_log.read_text(encoding="ascii").splitlines():
@@ -264,7 +269,7 @@ def broker_losses(
     out = []
     for seq in lost:
         at = acked.get(seq)
-        if at is not None and any(0 <= kill - at <= window_s for kill in kill_times):
+        if at is not None and any(kill - window_s <= at <= up for kill, up in outages):
             out.append(seq)
     return out
 
@@ -319,6 +324,7 @@ def run_broker_restarts(
     ack_log = workdir / "acks.log"
     edge = EdgeProcess(config, rate, ack_log)
     kill_times: list[float] = []
+    restart_times: list[float] = []
     started_wall = time.time()
     try:
         edge.wait_line("READY", 20)
@@ -330,6 +336,7 @@ def run_broker_restarts(
             else:
                 broker.close()
             time.sleep(rng.uniform(0.2, 1.0))
+            restart_times.append(time.time())
             broker.start()
             central.wait_for(lambda c: c.connected, 15)
         time.sleep(1.0)
@@ -338,7 +345,7 @@ def run_broker_restarts(
         result = verdict(name, central, last, restarts, time.monotonic() - started, rate)
         if hard and result.lost:
             lost = sorted(set(range(1, last + 1)) - central.checker.received_sequences(SOURCE))
-            inside = broker_losses(lost, ack_log, kill_times)
+            inside = broker_losses(lost, ack_log, list(zip(kill_times, restart_times, strict=True)))
             result.broker_lost = len(inside)
             result.notes.append(f"kills at {[round(k - started_wall, 2) for k in kill_times]}")
             outside = [s for s in lost if s not in set(inside)]
