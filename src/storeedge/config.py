@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import os
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -58,6 +58,9 @@ class DataSettings:
     dir: Path
 
 
+DEFAULT_ADAPTER: Final = "hci0"
+
+
 @dataclass(frozen=True)
 class ScannerSettings:
     id: str
@@ -66,6 +69,25 @@ class ScannerSettings:
     rssi_offset_db: float = 0.0
     position: tuple[float, float] | None = None
     adapter: str | None = None  # BlueZ adapter name, e.g. "hci0"
+
+    @property
+    def radio(self) -> str:
+        """The BlueZ adapter this receiver listens on."""
+        return self.adapter or DEFAULT_ADAPTER
+
+
+def radios(
+    scanners: Iterable[ScannerSettings],
+) -> tuple[dict[str, ScannerSettings], list[tuple[ScannerSettings, ScannerSettings]]]:
+    """The scanner each radio serves (the first listed), and each (ignored, served) pair of
+    scanners that name the same radio: a configuration mistake."""
+    served: dict[str, ScannerSettings] = {}
+    shared: list[tuple[ScannerSettings, ScannerSettings]] = []
+    for scanner in scanners:
+        first = served.setdefault(scanner.radio, scanner)
+        if first is not scanner:
+            shared.append((scanner, first))
+    return served, shared
 
 
 @dataclass(frozen=True)

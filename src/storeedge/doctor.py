@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from storeedge.config import Settings
+from storeedge.config import Settings, radios
 from storeedge.core.presence import door_order
 
 MIN_FREE_BYTES = 200 * 1024 * 1024
@@ -132,7 +132,7 @@ def check_broker(settings: Settings, timeout: float = 3.0) -> Iterator[Finding]:
 
 
 def check_bluetooth(settings: Settings, sys_root: Path = SYS_BLUETOOTH) -> Iterator[Finding]:
-    wanted = sorted({s.adapter or "hci0" for s in settings.scanners})
+    wanted = sorted({s.radio for s in settings.scanners})
     if not wanted:
         yield Finding("warn", "no [[scanners]] configured: nobody can be recognised by BLE")
         return
@@ -151,17 +151,13 @@ def check_bluetooth(settings: Settings, sys_root: Path = SYS_BLUETOOTH) -> Itera
 
 def check_door(settings: Settings) -> Iterator[Finding]:
     """How the door is watched: the number and order of entrance receivers, shared radios."""
-    users: dict[str, str] = {}
-    for scanner in settings.scanners:
-        adapter = scanner.adapter or "hci0"
-        if adapter in users:
-            yield Finding(
-                "warn",
-                f"scanners {users[adapter]} and {scanner.id} share adapter {adapter}: "
-                f"{scanner.id} is ignored",
-                "give each [[scanners]] entry its own adapter (one radio per receiver)",
-            )
-        users.setdefault(adapter, scanner.id)
+    for ignored, first in radios(settings.scanners)[1]:
+        yield Finding(
+            "warn",
+            f"scanners {first.id} and {ignored.id} share adapter {ignored.radio}: "
+            f"{ignored.id} is ignored",
+            "give each [[scanners]] entry its own adapter (one radio per receiver)",
+        )
     entrances = [s for s in settings.scanners if s.role == "entrance"]
     pair_fix = (
         "install a second entrance receiver 2.5 m further in on the walking line "

@@ -25,12 +25,11 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
-from storeedge.config import ScannerSettings, Settings
+from storeedge.config import ScannerSettings, Settings, radios
 from storeedge.core.ports import AdvertRecord, AdvertSource
 
 _LOGGER = logging.getLogger(__name__)
 
-DEFAULT_ADAPTER = "hci0"
 SILENT_S = 60.0  # NB: store beacons advertise every second or so; a minute of nothing is a fault
 MAX_BACKOFF_S = 60.0
 WATCH_EVERY_S = 1.0
@@ -168,7 +167,7 @@ class BleSource:
         max_backoff_s: float = MAX_BACKOFF_S,
     ) -> None:
         self.scanner_ids: tuple[str, ...] = (scanner.id,)
-        self.adapter = scanner.adapter or DEFAULT_ADAPTER
+        self.adapter = scanner.radio
         self._scanner_id = scanner.id
         self._factory = factory
         self._reset = reset
@@ -290,16 +289,12 @@ class BleSource:
 
 def sources_for(settings: Settings) -> list[AdvertSource]:
     """One source per distinct adapter; scanners sharing an adapter are a config mistake."""
-    sources: dict[str, BleSource] = {}
-    for scanner in settings.scanners:
-        adapter = scanner.adapter or DEFAULT_ADAPTER
-        if adapter in sources:
-            _LOGGER.warning(
-                "scanner %s: adapter %s already serves scanner %s; ignored",
-                scanner.id,
-                adapter,
-                sources[adapter].scanner_ids[0],
-            )
-            continue
-        sources[adapter] = BleSource(scanner)
-    return [*sources.values()]
+    served, shared = radios(settings.scanners)
+    for ignored, first in shared:
+        _LOGGER.warning(
+            "scanner %s: adapter %s already serves scanner %s; ignored",
+            ignored.id,
+            ignored.radio,
+            first.id,
+        )
+    return [BleSource(scanner) for scanner in served.values()]
