@@ -205,11 +205,13 @@ class Presence:
         smoothed, samples = self._smooth(track, scanner_id, level, now)
         tuning = self.tuning
         # NB: one lucky packet through the glass restarts a stale average: not evidence.
-        stays = samples >= 2 and smoothed >= self._stay_level(track, scanner_id, scanner.role)
+        near_door = track.inside and self._near_door(track)
+        floor = self._stay_level(scanner_id, scanner.role, near_door)
+        stays = samples >= 2 and smoothed >= floor
         if track.inside:
             if level >= tuning.faint_dbm:
                 track.last_faint = now
-            if stays or self._heard_around(track, scanner_id, level, now):
+            if stays or self._heard_around(track, scanner_id, level, now, near_door):
                 track.last_inside = now
             # NB: a slow phone is heard only once or twice while it passes the door, so its
             # single readings count in full; a fast one's must stand out more.
@@ -223,7 +225,7 @@ class Presence:
         if scanner.role == "entrance":
             entered = self._door_peak(track, scanner_id, level, now)
         else:
-            entered = self._entered(track, scanner_id, scanner.role, smoothed, samples, now)
+            entered = self._entered(track, scanner_id, smoothed, samples, now)
         if entered or self._lingered(track, scanner.role, smoothed, samples, now):
             track.door.clear()
             track.inside, track.last_inside, track.at_door = True, now, now
@@ -233,20 +235,22 @@ class Presence:
             return Change("arrive", track.zone)
         return None
 
-    def _stay_level(self, track: Track, scanner_id: str, role: str) -> float:
+    def _stay_level(self, scanner_id: str, role: str, near_door: bool) -> float:
         """The average at which this receiver alone keeps a member inside."""
         tuning = self.tuning
         if scanner_id == self._door_id:
             return tuning.stay_entrance_dbm
         if role == "entrance":
             return tuning.stay_inner_dbm
-        if track.inside and self._near_door(track):
+        if near_door:
             # NB: just after the door, a walker on the pavement is heard through the glass
             # at in-store levels by the receivers near the window: it takes a closer one.
             return tuning.stay_after_door_dbm
         return tuning.stay_inside_dbm
 
-    def _heard_around(self, track: Track, scanner_id: str, level: float, now: float) -> bool:
+    def _heard_around(
+        self, track: Track, scanner_id: str, level: float, now: float, near_door: bool
+    ) -> bool:
         """Heard at a usable level by several receivers within a moment: somewhere in the
         store (a phone on the pavement is heard through the glass by one or two at most).
 
@@ -265,7 +269,7 @@ class Presence:
                 count += 1
         # NB: just after the door, a walker on the pavement is heard through the glass by
         # two or three receivers: it takes one more to keep them in.
-        needed = tuning.heard_scanners + (tuning.heard_after_door if self._near_door(track) else 0)
+        needed = tuning.heard_scanners + (tuning.heard_after_door if near_door else 0)
         return count >= needed
 
     def _learn_interval(self, track: Track, now: float) -> None:
@@ -304,13 +308,11 @@ class Presence:
         return self.tuning.door_by_zone and track.zone in self._entrance_zones
 
     def _entered(
-        self, track: Track, scanner_id: str, role: str, smoothed: float, samples: int, now: float
+        self, track: Track, scanner_id: str, smoothed: float, samples: int, now: float
     ) -> bool:
         """Close to an inside receiver (floor, kiosk, counter) for ``confirm_s``: came in
         unnoticed at the door. Door crossings themselves are :meth:`_door_peak`'s."""
         tuning = self.tuning
-        if role == "entrance":
-            return False
         if smoothed < tuning.inside_enter_dbm or samples < 2:
             if track.candidate_scanner == scanner_id:
                 track.candidate, track.candidate_scanner = None, None
@@ -344,7 +346,7 @@ class Presence:
             readings = track.door.get(entrance_id)
             while readings and readings[0][0] < now - window:
                 readings.popleft()
-            if not readings or len(readings) < k:
+            if readings is None or len(readings) < k:
                 peaks.append((NO_READING, now))
                 continue
             top = sorted(readings, key=lambda r: r[1], reverse=True)[:k]
