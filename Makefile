@@ -6,16 +6,36 @@ STAMP  := $(VENV)/.installed
 # apt-get as root, or through sudo when we are not root.
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint types pytest system-deps system-deps-demo venv bench clean
+PORT   ?= 8080
+UI     := kiosk_ui
+UI_STAMP := $(UI)/node_modules/.installed
+# The official socket.io-client, as the pages load it (the wheel ships this copy).
+VENDOR := $(UI)/static/vendor/socket.io.esm.min.js
+
+.PHONY: demo test lint types pytest system-deps system-deps-demo venv ui bench clean
 
 demo: venv system-deps-demo
-	$(BIN)/storeedge demo
+	$(BIN)/storeedge demo --port $(PORT)
 
 test: venv system-deps lint types pytest
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Front-end dependencies from the npm registry, pinned by the lockfile; Debian's npm
+# is installed when the machine has none.
+ui: $(VENDOR)
+
+$(UI_STAMP): $(UI)/package.json $(UI)/package-lock.json
+	@command -v npm >/dev/null || { echo "installing: npm"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq npm; }
+	cd $(UI) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(UI_STAMP)
+
+$(VENDOR): $(UI_STAMP)
+	mkdir -p $(UI)/static/vendor
+	cp $(UI)/node_modules/socket.io-client/dist/socket.io.esm.min.js $(VENDOR)
+
+$(STAMP): pyproject.toml $(VENDOR)
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required (Debian 12: apt-get install python3 python3-venv)"; exit 1; }
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -54,4 +74,4 @@ bench: venv
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis $(UI)/node_modules $(UI)/static/vendor

@@ -17,9 +17,9 @@ from storeedge.adapters.qr_scanners import (
     DeviceQrSource,
     EvdevDecoder,
     LineAssembler,
-    QrScan,
     SerialDecoder,
 )
+from storeedge.core.ports import QrLine
 
 EVENT = struct.Struct("llHHi")
 KEYCODES = {
@@ -50,8 +50,8 @@ def typed(text: str) -> bytes:
     return b"".join(out)
 
 
-def collect() -> tuple[list[QrScan], Counter[str], LineAssembler]:
-    scans: list[QrScan] = []
+def collect() -> tuple[list[QrLine], Counter[str], LineAssembler]:
+    scans: list[QrLine] = []
     counters: Counter[str] = Counter()
     return scans, counters, LineAssembler("kiosk-qr", scans.append, counters)
 
@@ -62,7 +62,7 @@ def test_evdev_decodes_by_key_code_in_split_reads() -> None:
     data = typed("SE1:M:C-000123:12345678")
     for i in range(0, len(data), 7):  # reads do not align with records
         decoder.feed(data[i : i + 7])
-    assert scans == [QrScan("kiosk-qr", "SE1:M:C-000123:12345678")]
+    assert scans == [QrLine("kiosk-qr", "SE1:M:C-000123:12345678")]
 
 
 def test_unknown_keys_and_long_lines_are_counted_not_delivered() -> None:
@@ -92,8 +92,8 @@ def test_decoders_never_raise_and_bound_lines(data: bytes) -> None:
     assert all(len(s.text) <= MAX_LINE for s in scans)
 
 
-async def _read_one(source: DeviceQrSource, write: object) -> list[QrScan]:
-    scans: list[QrScan] = []
+async def _read_one(source: DeviceQrSource, write: object) -> list[QrLine]:
+    scans: list[QrLine] = []
     task = asyncio.create_task(source.run(scans.append))
     await asyncio.sleep(0.05)
     assert callable(write)

@@ -5,11 +5,12 @@ Threads and loops (docs/architecture.md draws them):
 - the *core loop* (:class:`storeedge.runtime.CoreLoop`) owns the pipeline and runs
   the BLE sources (bleak needs asyncio) and the ticker;
 - paho's network thread (inside :class:`MqttLink`) publishes from the outbox and
-  applies inbound payloads to the SQLite cache, then hands them to the core loop;
+  applies inbound payloads to the SQLite cache, then hands them to the core;
 - Werkzeug's request threads (inside :class:`WebApp`) serve the kiosk and staff
-  pages and hand staff actions to the core loop.
+  pages.
 
-``CoreLoop.submit``/``call`` is the one bridge into the core.
+:class:`storeedge.gateway.CoreGateway` is the one way from those threads into the core.
+``replay`` and ``record`` take their pipeline and sources from here too.
 """
 
 from __future__ import annotations
@@ -18,89 +19,69 @@ import asyncio
 import contextlib
 import logging
 import signal
-import tempfile
 import threading
+import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Iterator, Sequence
 from types import FrameType
-from typing import Any
+from typing import Any, Final
 
 from storeedge import __version__
 from storeedge.adapters.cache import LocalCache
 from storeedge.adapters.clock import SystemClock
-from storeedge.adapters.crypto import aes128_ecb
 from storeedge.adapters.mqtt import MqttLink
 from storeedge.adapters.outbox import Outbox
-from storeedge.config import Settings, load_settings
+from storeedge.adapters.visit_journal import SqliteVisitJournal
 from storeedge.core.clock import Clock
-from storeedge.core.events import JSON
-from storeedge.core.pipeline import Pipeline
-from storeedge.core.ports import AdvertRecord, AdvertSource, UiSink
-from storeedge.core.profiles import CustomerProfile, parse_profile
+from storeedge.core.ports import AdvertRecord, AdvertSource, QrLine, QrSource, UiSink
+from storeedge.core.profiles import CustomerProfile
+from storeedge.core.screens import ScreenMessage
+from storeedge.core.settings import Settings
+from storeedge.gateway import CoreGateway
+from storeedge.parts import build_pipeline, device_sources, qr_sources
 from storeedge.runtime import CoreLoop
 from storeedge.web import WebApp
 
 _LOGGER = logging.getLogger(__name__)
 
-TICK_S = 0.25
-BACKOFF_MAX_S = 30.0
+TICK_S: Final = 0.25
+BACKOFF_MAX_S: Final = 30.0
+# The stop sequence's budget, step by step (docs/architecture.md); systemd allows 10 s.
+STOP_CORE_S: Final = 1.0  # depart open visits
+STOP_TASKS_S: Final = 0.5  # cancel device tasks
+STOP_LINK_S: Final = 2.0  # publish "offline", disconnect
+STOP_LOOP_S: Final = 1.0  # the core thread ends
+STOP_BUDGET_S: Final = 8.0
 
 
 class UiRelay:
     """Lets the pipeline exist before the screens do; forwards once they are attached.
 
-    Signals sent before that (an outbox found corrupt at start) are kept, a bounded
+    Messages shown before that (an outbox found corrupt at start) are kept, a bounded
     few, and replayed on attach, so the staff console still hears of them.
     """
 
-    EARLY_LIMIT = 32
+    EARLY_LIMIT: Final = 32
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._target: UiSink | None = None
-        self._early: list[tuple[str, Mapping[str, JSON]]] = []
+        self._early: list[ScreenMessage] = []
 
     def attach(self, target: UiSink) -> None:
         with self._lock:
             self._target, early, self._early = target, self._early, []
-        for channel, payload in early:
-            target.signal(channel, payload)
+        for message in early:
+            target.show(message)
 
-    def signal(self, channel: str, payload: Mapping[str, JSON]) -> None:
+    def show(self, message: ScreenMessage) -> None:
         with self._lock:
             target = self._target
             if target is None:
                 if len(self._early) < self.EARLY_LIMIT:
-                    self._early.append((channel, payload))
+                    self._early.append(message)
                 return
-        target.signal(channel, payload)
-
-
-class CoreInbound:
-    """What central sends, handed from paho's thread to the core loop.
-
-    It is called after the payload is committed to the local cache, so a crash
-    in between loses nothing: the cache is reloaded at start.
-    """
-
-    def __init__(self, core: CoreLoop, pipeline: Pipeline) -> None:
-        self._core = core
-        self._pipeline = pipeline
-
-    def on_profile(self, profile: CustomerProfile) -> None:
-        self._core.submit(lambda: self._pipeline.upsert_profile(profile))
-
-    def on_erase(self, customer_id: str) -> None:
-        # NB: waits, so that an erasure is complete in memory when the link acknowledges it.
-        self._core.call(lambda: self._pipeline.erase_customer(customer_id))
-
-    def on_catalog(self, sku: str, product: dict[str, Any] | None) -> None:
-        """The kiosk reads products from the cache; nothing to do in the core yet."""
-
-    def on_command(self, name: str, event: dict[str, Any]) -> dict[str, Any] | None:
-        _LOGGER.info("command %s (id %s) has no handler yet", name, event.get("id"))
-        return {"status": "unsupported", "command": name}
+        target.show(message)
 
 
 class Edge:
@@ -112,29 +93,30 @@ class Edge:
         sources: Sequence[AdvertSource],
         clock: Clock | None = None,
         extra_profiles: Sequence[CustomerProfile] = (),
+        qr: Sequence[QrSource] | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.boot_id = str(uuid.uuid4())
-        self.core = CoreLoop()
+        self.loop = CoreLoop()
         data = settings.data.dir
         self._ui = UiRelay()
         self.outbox = Outbox(
             data / "outbox.sqlite", settings.source_uri, alert=self._technician_alert
         )
         self.cache = LocalCache(data / "cache.sqlite")
-        self.pipeline = Pipeline(settings, self.clock, self.outbox, self._ui, aes128_ecb)
-        self.web = WebApp(settings, self.core, self.pipeline)
+        self.journal = SqliteVisitJournal(data / "visits.sqlite")
+        self._pipeline = build_pipeline(
+            settings, self.clock, self.outbox, self._ui, journal=self.journal
+        )
+        self.core = CoreGateway(self.loop, self._pipeline)
+        self.web = WebApp(settings, self.core)
         self._ui.attach(self.web.ui)
         self.link = MqttLink(
-            settings,
-            self.outbox,
-            self.cache,
-            CoreInbound(self.core, self.pipeline),
-            boot_id=self.boot_id,
-            version=__version__,
+            settings, self.outbox, self.cache, self.core, boot_id=self.boot_id, version=__version__
         )
         self._sources = list(sources)
+        self._qr = list(qr_sources(settings) if qr is None else qr)
         self._extra_profiles = list(extra_profiles)
         self._tasks: list[asyncio.Task[None]] = []
         self.web.health.add("mqtt", lambda: {"healthy": self.link.connected, **self.link.status()})
@@ -153,7 +135,11 @@ class Edge:
             }
             for s in self._sources
         ]
-        return {"healthy": all(d["healthy"] for d in devices), "sources": devices}
+        scanners = [
+            {"scanner": q.scanner_id, "healthy": q.healthy, "detail": q.detail} for q in self._qr
+        ]
+        healthy = all(d["healthy"] for d in devices) and all(q["healthy"] for q in scanners)
+        return {"healthy": healthy, "sources": devices, "qr_scanners": scanners}
 
     def _technician_alert(self, kind: str, detail: str, alert_id: str) -> None:
         """Edge trouble (outbox corrupt, disk full), raised for staff like any alert.
@@ -165,46 +151,64 @@ class Edge:
         _LOGGER.error("technician alert %s: %s", kind, detail)
 
         def adopt() -> None:
-            alert = self.pipeline.alerts.adopt(
-                alert_id, kind, "back-office", self.clock.now(), {"detail": detail}
-            )
-            self._ui.signal("staff.alert", alert.view())
+            self._pipeline.adopt_alert(alert_id, kind, detail)
 
-        self.core.submit(adopt)
+        # NB: submitted, never awaited: the writer thread must not wait on the core, and
+        # at construction the pipeline does not exist yet (it does when the loop runs this).
+        self.loop.submit(adopt)
 
     # --- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> None:
-        self.core.start()
+        self.loop.start()
         profiles = [*self.cache.profiles(), *self._extra_profiles]
-        self.core.call(lambda: self.pipeline.load_profiles(profiles))
+        loaded = self.core.load_profiles(profiles)
+        closed = self.core.close_left_open()
+        if closed:
+            _LOGGER.warning("%d visit(s) left open by the previous run departed", closed)
         self.web.start()
         self.link.start()
-        self.core.call(self._start_tasks)
+        self.loop.call(self._start_tasks)
         _LOGGER.info(
-            "storeedge %s up: store %s edge %s, %d profiles, %d device sources",
+            "storeedge %s up: store %s edge %s, %d profiles from the cache, %d device sources",
             __version__,
             self.settings.store.id,
             self.settings.store.edge_id,
-            len(profiles),
+            loaded,
             len(self._sources),
         )
 
     def _start_tasks(self) -> None:
-        loop = self.core.loop
+        loop = self.loop.loop
         self._tasks.append(loop.create_task(self._ticker(), name="ticker"))
         for source in self._sources:
             self._tasks.append(loop.create_task(self._supervise(source), name="source"))
+        for scanner in self._qr:
+            self._tasks.append(loop.create_task(self._supervise_qr(scanner), name="qr"))
 
-    def stop(self) -> None:
-        """Stops everything; returns within a few seconds, leaving no thread serving."""
-        with contextlib.suppress(Exception):
-            self.core.call(self._cancel_tasks, timeout=2.0)
+    def stop(self) -> float:
+        """Stops everything within :data:`STOP_BUDGET_S`; returns the seconds it took.
+
+        Order: open visits depart and device tasks end (on the core), the screens close,
+        the MQTT link says "offline", the core thread ends, the SQLite files close.
+        """
+        started = time.monotonic()
+        try:
+            departed = self.core.depart_all("edge_stopped", timeout=STOP_CORE_S)
+            if departed:
+                _LOGGER.info("%d open visit(s) departed at stop", departed)
+            self.loop.call(self._cancel_tasks, timeout=STOP_TASKS_S)
+        except Exception:  # noqa: BLE001  # NB: a stalled core must not stop the shutdown
+            _LOGGER.warning("core did not finish its stop step in time")
         self.web.stop()
-        self.link.stop(2.0)
-        self.core.stop()
+        self.link.stop(STOP_LINK_S)
+        self.loop.stop(STOP_LOOP_S)
+        self.journal.close()
         self.outbox.close()
         self.cache.close()
+        took = time.monotonic() - started
+        _LOGGER.info("storeedge stopped in %.1f s", took)
+        return took
 
     def _cancel_tasks(self) -> None:
         for task in self._tasks:
@@ -216,17 +220,40 @@ class Edge:
     async def _ticker(self) -> None:
         while True:
             try:
-                self.pipeline.tick()
+                self._pipeline.tick()
             except Exception:  # NB: a bug in a rule must not stop departures for everyone
                 _LOGGER.exception("pipeline tick failed")
             await asyncio.sleep(TICK_S)
 
     def _deliver(self, record: AdvertRecord) -> None:
         try:
-            self.pipeline.on_advert(record)
+            self._pipeline.on_advert(record)
         except Exception:  # NB: one bad record must not stop the scanner feeding us
-            self.pipeline.counters["advert.pipeline_error"] += 1
+            self._pipeline.counters["advert.pipeline_error"] += 1
             _LOGGER.exception("pipeline rejected a record")
+
+    def _scanned(self, line: QrLine) -> None:
+        try:
+            self._pipeline.on_qr(line.scanner_id, line.text)
+        except Exception:  # NB: one bad scan must not stop the scanner feeding us
+            self._pipeline.counters["qr.pipeline_error"] += 1
+            _LOGGER.exception("pipeline rejected a QR scan")
+
+    async def _supervise_qr(self, scanner: QrSource) -> None:
+        """A missing or unplugged QR scanner is reported and retried, never fatal."""
+        delay = 1.0
+        while True:
+            try:
+                await scanner.run(self._scanned)
+                delay = 1.0
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001  # NB: reported in /healthz, retried
+                _LOGGER.warning(
+                    "QR scanner %s: %s; retrying in %.0f s", scanner.scanner_id, exc, delay
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, BACKOFF_MAX_S)
 
     async def _supervise(self, source: AdvertSource) -> None:
         """Keeps a device source running: a failing adapter never stops the service."""
@@ -247,7 +274,7 @@ class Edge:
 
 
 @contextlib.contextmanager
-def _until_signalled() -> Iterator[threading.Event]:
+def until_signalled() -> Iterator[threading.Event]:
     """SIGINT and SIGTERM set the event; the previous handlers come back afterwards."""
     stop = threading.Event()
 
@@ -262,134 +289,14 @@ def _until_signalled() -> Iterator[threading.Event]:
             signal.signal(sig, old)
 
 
-def _simulated_sources(
-    settings: Settings, scenario: str
-) -> tuple[list[AdvertSource], list[CustomerProfile]]:
-    from simulators import demo_data
-    from simulators.demo_walk import DemoWalk
-
-    if scenario != "walk":
-        from simulators import live
-
-        population = live.population(scenario)
-        source = live.SimulatedBle(settings, population, scenario)
-        return [source], [parse_profile(p) for p in population]
-    member = demo_data.jean()
-    walk = DemoWalk(settings, [member], aes128_ecb, SystemClock())
-    return [walk], [parse_profile(member)]
-
-
-def _hardware_sources(settings: Settings) -> list[AdvertSource]:
-    from storeedge.adapters import ble
-
-    return ble.sources_for(settings)
-
-
 def run_service(settings: Settings, simulate: str | None = None) -> int:
     # NB: MqttLink.start() logs the plaintext warning when the config says tls = false.
-    extra: list[CustomerProfile] = []
-    if simulate:
-        sources, extra = _simulated_sources(settings, simulate)
-    else:
-        sources = _hardware_sources(settings)
+    sources, extra = device_sources(settings, simulate)
     edge = Edge(settings, sources, extra_profiles=extra)
-    with _until_signalled() as stop:
+    with until_signalled() as stop:
         edge.start()
         print(f"kiosk: {edge.web.kiosk_url()}", flush=True)  # noqa: T201  # CLI output
         print(f"staff: {edge.web.staff_url()}", flush=True)  # noqa: T201
         stop.wait()
     edge.stop()
-    return 0
-
-
-# --- the demo ---------------------------------------------------------------------------
-
-
-class Demo:
-    """The whole system on one machine: broker, central, devices, edge."""
-
-    def __init__(
-        self,
-        web_port: int = 8080,
-        data_dir: Path | None = None,
-        script: tuple[tuple[str, float], ...] | None = None,
-    ) -> None:
-        from storeedge.adapters.broker import PrivateMosquitto
-
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        if data_dir is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="storeedge-demo-")
-            data_dir = Path(self._tmp.name)
-        self.data_dir = data_dir
-        self.broker = PrivateMosquitto()
-        self._web_port = web_port
-        self._script = script
-        self.central: Any = None
-        self.edge: Edge | None = None
-
-    def start(self) -> None:
-        from simulators import demo_data
-        from simulators.central import CentralSimulator
-        from simulators.demo_walk import SCRIPT, DemoWalk
-
-        self.broker.start()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        config = self.data_dir / "demo.toml"
-        config.write_text(
-            demo_data.DEMO_TOML.format(
-                mqtt_port=self.broker.port,
-                data_dir=self.data_dir / "edge",
-                web_port=self._web_port,
-            ),
-            encoding="utf-8",
-        )
-        settings = load_settings(config)
-        self.central = CentralSimulator(self.broker.host, self.broker.port, settings.store.id)
-        self.central.start()
-        self.central.publish_profile(demo_data.jean())
-        for sku, product in demo_data.CATALOG.items():
-            self.central.publish_catalog(sku, product)
-        walk = DemoWalk(
-            settings, [demo_data.jean()], aes128_ecb, SystemClock(), script=self._script or SCRIPT
-        )
-        self.edge = Edge(settings, [walk])
-        self.edge.start()
-
-    def stop(self) -> None:
-        for step in (self._stop_edge, self._stop_central, self.broker.close):
-            try:
-                step()
-            except Exception:  # NB: keep tearing down the rest, whatever failed first
-                _LOGGER.exception("demo shutdown step failed")
-        if self._tmp is not None:
-            self._tmp.cleanup()
-
-    def _stop_edge(self) -> None:
-        if self.edge is not None:
-            self.edge.stop()
-
-    def _stop_central(self) -> None:
-        if self.central is not None:
-            self.central.stop()
-
-
-def run_demo(web_port: int = 8080, data_dir: Path | None = None) -> int:
-    demo = Demo(web_port=web_port, data_dir=data_dir)
-    say: Callable[[str], None] = lambda line: print(line, flush=True)  # noqa: E731, T201
-    with _until_signalled() as stop:
-        try:
-            demo.start()
-        except Exception as exc:  # noqa: BLE001  # any start failure: tear down, say why
-            demo.stop()
-            say(f"storeedge demo: could not start: {exc}")
-            return 1
-        assert demo.edge is not None
-        say(f"kiosk:   {demo.edge.web.kiosk_url()}")
-        say(f"staff:   {demo.edge.web.staff_url()}")
-        say(f"broker:  mqtt://{demo.broker.host}:{demo.broker.port} (private mosquitto)")
-        say(f"data:    {demo.data_dir}")
-        say("Jean walks in every two minutes; watch the kiosk and the staff page. Ctrl-C stops.")
-        stop.wait()
-    say("stopping...")
-    demo.stop()
     return 0

@@ -13,14 +13,46 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import tomllib
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
-ROLES: Final = ("entrance", "floor", "kiosk", "counter")
-QR_KINDS: Final = ("evdev", "serial", "simulated")
+from storeedge.core.settings import (
+    QR_KINDS,
+    ROLES,
+    AlertSettings,
+    DataSettings,
+    KioskSettings,
+    MqttSettings,
+    QrScannerSettings,
+    ScannerSettings,
+    Settings,
+    StoreSettings,
+    WebSettings,
+    radios,
+)
+
+EXIT_CONFIG: Final = 2
+
+__all__ = [
+    "AlertSettings",
+    "ConfigError",
+    "DataSettings",
+    "KioskSettings",
+    "MqttSettings",
+    "QrScannerSettings",
+    "ScannerSettings",
+    "Settings",
+    "StoreSettings",
+    "WebSettings",
+    "load_or_exit",
+    "load_settings",
+    "parse_settings",
+    "radios",
+]
+
 _ID_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
 T = TypeVar("T")
@@ -28,116 +60,6 @@ T = TypeVar("T")
 
 class ConfigError(Exception):
     """A configuration problem, already phrased for the technician who reads it."""
-
-
-@dataclass(frozen=True)
-class StoreSettings:
-    id: str
-    edge_id: str
-    door: tuple[float, float] | None = None
-    name: str = ""
-    timezone: str = "Europe/Paris"
-
-
-@dataclass(frozen=True)
-class MqttSettings:
-    host: str = "127.0.0.1"
-    port: int = 8883
-    tls: bool = True
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    ca_file: Path | None = None
-    cert_file: Path | None = None
-    key_file: Path | None = None
-    keepalive_s: int = 30
-    protocol: str = "auto"  # auto | 5 | 3.1.1
-
-
-@dataclass(frozen=True)
-class DataSettings:
-    dir: Path
-
-
-DEFAULT_ADAPTER: Final = "hci0"
-
-
-@dataclass(frozen=True)
-class ScannerSettings:
-    id: str
-    zone: str
-    role: str
-    rssi_offset_db: float = 0.0
-    position: tuple[float, float] | None = None
-    adapter: str | None = None  # BlueZ adapter name, e.g. "hci0"
-
-    @property
-    def radio(self) -> str:
-        """The BlueZ adapter this receiver listens on."""
-        return self.adapter or DEFAULT_ADAPTER
-
-
-def radios(
-    scanners: Iterable[ScannerSettings],
-) -> tuple[dict[str, ScannerSettings], list[tuple[ScannerSettings, ScannerSettings]]]:
-    """The scanner each radio serves (the first listed), and each (ignored, served) pair of
-    scanners that name the same radio: a configuration mistake."""
-    served: dict[str, ScannerSettings] = {}
-    shared: list[tuple[ScannerSettings, ScannerSettings]] = []
-    for scanner in scanners:
-        first = served.setdefault(scanner.radio, scanner)
-        if first is not scanner:
-            shared.append((scanner, first))
-    return served, shared
-
-
-@dataclass(frozen=True)
-class QrScannerSettings:
-    id: str
-    kind: str
-    zone: str
-    device: str | None = None
-    kiosk: str | None = None  # the kiosk this scanner belongs to, if any
-
-
-@dataclass(frozen=True)
-class WebSettings:
-    host: str = "127.0.0.1"
-    port: int = 8080
-    staff_pin_hash: str | None = field(default=None, repr=False)
-
-
-@dataclass(frozen=True)
-class KioskSettings:
-    id: str
-    zone: str
-    app_host: str = "APP.STOREEDGE.EXAMPLE"
-    idle_s: float = 60.0
-    language: str = "fr"
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The whole configuration. ``source`` is the file it came from."""
-
-    source: Path
-    store: StoreSettings
-    mqtt: MqttSettings
-    data: DataSettings
-    scanners: tuple[ScannerSettings, ...]
-    qr_scanners: tuple[QrScannerSettings, ...] = ()
-    kiosks: tuple[KioskSettings, ...] = ()
-    web: WebSettings = field(default_factory=WebSettings)
-
-    @property
-    def source_uri(self) -> str:
-        """The CloudEvents ``source`` of every event this edge decides."""
-        return f"/stores/{self.store.id}/edges/{self.store.edge_id}"
-
-    def scanner(self, scanner_id: str) -> ScannerSettings | None:
-        for scanner in self.scanners:
-            if scanner.id == scanner_id:
-                return scanner
-        return None
 
 
 # --- the reader -----------------------------------------------------------------------------
@@ -393,11 +315,19 @@ def _web(r: _Reader, raw: object, base: Path) -> WebSettings:
     )
 
 
+def _alerts(r: _Reader, raw: object) -> AlertSettings:
+    t = r.table(raw, "alerts", ("escalate_after_s",))
+    after = r.optional(t, "alerts", "escalate_after_s", lambda v, p: r.number(v, p, 10, 3600))
+    return AlertSettings() if after is None else AlertSettings(escalate_after_s=after)
+
+
 def parse_settings(document: Mapping[str, Any], source: Path) -> Settings:
     """Validate a parsed TOML document. Relative paths are relative to ``source``'s folder."""
     r = _Reader(source.name)
     top = r.table(
-        dict(document), "", ("store", "mqtt", "data", "scanners", "qr_scanners", "kiosks", "web")
+        dict(document),
+        "",
+        ("store", "mqtt", "data", "scanners", "qr_scanners", "kiosks", "web", "alerts"),
     )
     base = source.parent
     scanners = _scanners(r, top.get("scanners", []))
@@ -416,6 +346,7 @@ def parse_settings(document: Mapping[str, Any], source: Path) -> Settings:
         qr_scanners=qr,
         kiosks=kiosks,
         web=_web(r, top.get("web", {}), base),
+        alerts=_alerts(r, top.get("alerts", {})),
     )
 
 
@@ -432,3 +363,12 @@ def load_settings(path: Path) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path.name}: not valid TOML: {exc}") from None
     return parse_settings(document, path)
+
+
+def load_or_exit(path: Path) -> Settings:
+    """Load the config, or print the one-line reason and exit 2 (no traceback): for commands."""
+    try:
+        return load_settings(path)
+    except ConfigError as exc:
+        print(f"storeedge: {exc}", file=sys.stderr)  # noqa: T201  # the CLI's own output
+        raise SystemExit(EXIT_CONFIG) from None

@@ -241,7 +241,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
-    from storeedge.cli import load_or_exit
+    from storeedge.config import load_or_exit
 
     findings = diagnose(load_or_exit(args.config))
     for finding in findings:

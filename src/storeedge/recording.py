@@ -12,17 +12,14 @@ directory, and nothing of them reaches replay's output (only events).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import gzip
 import json
 import logging
-import os
 import random
 import signal
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,7 +29,7 @@ from storeedge.config import Settings
 from storeedge.core.clock import ManualClock
 from storeedge.core.events import Event, EventFactory, UuidV7
 from storeedge.core.pipeline import TICK_EVERY_S, Pipeline
-from storeedge.core.ports import AdvertRecord, AdvertSource, NullUi
+from storeedge.core.ports import AdvertRecord, AdvertSource
 from storeedge.core.profiles import CustomerProfile, ProfileError, parse_profile
 from storeedge.core.records import RecordReader, record_to_json
 
@@ -43,7 +40,7 @@ DRAIN_STEP_S = 0.25
 REPLAY_SEED = 0x5E
 
 
-def _say(text: str) -> None:
+def say(text: str) -> None:
     """The CLI's own report, on stderr (stdout carries only events)."""
     sys.stderr.write(text + "\n")
 
@@ -111,12 +108,12 @@ def replay_lines(
     drain_s: float = DEFAULT_DRAIN_S,
 ) -> tuple[Counter[str], Pipeline]:
     """Feeds records through a fresh pipeline; returns the counts and the pipeline."""
-    from storeedge.adapters.crypto import aes128_ecb
+    from storeedge.parts import build_pipeline
 
     clock = ManualClock(0.0)
     sink = StdoutSink(out, settings.source_uri)
     ids = UuidV7(random.Random(REPLAY_SEED).randbytes)
-    pipeline = Pipeline(settings, clock, sink, NullUi(), aes128_ecb, EventFactory(ids))
+    pipeline = build_pipeline(settings, clock, sink, events=EventFactory(ids))
     reader = RecordReader()
     started = False
     on_advert, tick, set_clock, parse = pipeline.on_advert, pipeline.tick, clock.set, reader.parse
@@ -154,53 +151,25 @@ def _drain(clock: ManualClock, pipeline: Pipeline, drain_s: float) -> None:
         pipeline.tick()
 
 
-def _report(counts: Counter[str], seconds: float) -> None:
+def report(counts: Counter[str], seconds: float) -> None:
     malformed = {k: n for k, n in sorted(counts.items()) if k.startswith("malformed.")}
     others = {k: n for k, n in sorted(counts.items()) if not k.startswith("malformed.")}
     total_bad = sum(malformed.values())
-    _say(
+    say(
         f"replay: {counts['records']} records, {total_bad} malformed lines, "
         f"{counts['events']} events in {seconds:.2f} s"
     )
     for key, value in malformed.items():
-        _say(f"  {key}: {value}")
+        say(f"  {key}: {value}")
     for key, value in others.items():
         if key not in ("records", "events"):
-            _say(f"  {key}: {value}")
-
-
-def _cmd_replay(args: argparse.Namespace) -> int:
-    from storeedge.cli import load_or_exit
-
-    settings = load_or_exit(args.config)
-    try:
-        profiles, customer_counts = load_customers(args.customers)
-        source = open_lines(args.recording)
-    except OSError as exc:
-        _say(f"storeedge: {exc}")
-        return 1
-    started = time.perf_counter()
-    out = sys.stdout.buffer
-    with source:
-        try:
-            counts, _ = replay_lines(source, settings, profiles, out, args.drain)
-        except BrokenPipeError:
-            # NB: stdout's reader left; point stdout at /dev/null so exit does not complain.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            return 0
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
-            _say(f"storeedge: reading {args.recording}: {exc}")
-            return 1
-    out.flush()
-    _report(counts + customer_counts, time.perf_counter() - started)
-    return 0
+            say(f"  {key}: {value}")
 
 
 # --- record -----------------------------------------------------------------------------
 
 
-def _inside(path: Path, directory: Path) -> bool:
+def inside(path: Path, directory: Path) -> bool:
     try:
         path.resolve().relative_to(directory.resolve())
     except ValueError:
@@ -208,7 +177,7 @@ def _inside(path: Path, directory: Path) -> bool:
     return True
 
 
-async def _capture(sources: list[AdvertSource], out: IO[str], duration: float | None) -> int:
+async def capture(sources: list[AdvertSource], out: IO[str], duration: float | None) -> int:
     written = 0
 
     def deliver(record: AdvertRecord) -> None:
@@ -227,62 +196,3 @@ async def _capture(sources: list[AdvertSource], out: IO[str], duration: float | 
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     return written
-
-
-def _sources(settings: Settings, simulate: str | None) -> list[AdvertSource]:
-    if simulate is not None:
-        from simulators import live
-
-        return [live.SimulatedBle(settings, live.population(simulate), simulate)]
-    from storeedge.adapters import ble
-
-    return ble.sources_for(settings)
-
-
-def _cmd_record(args: argparse.Namespace) -> int:
-    from storeedge.cli import load_or_exit
-
-    settings = load_or_exit(args.config)
-    if _inside(args.out, settings.data.dir):
-        _say("storeedge: recordings hold shoppers' addresses; write them outside the data dir")
-        return 2
-    sources = _sources(settings, args.simulate)
-    opener = gzip.open if args.out.name.endswith(".gz") else open
-    with opener(args.out, "wt", encoding="utf-8") as out:
-        written = asyncio.run(_capture(sources, out, args.duration))
-    _say(f"record: {written} records written to {args.out}")
-    return 0
-
-
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    replay = sub.add_parser(
-        "replay",
-        help="feed a recording through the recognition pipeline",
-        description="Replays a JSON Lines recording (.jsonl or .jsonl.gz) on its own clock "
-        "and prints every decided event as one CloudEvent JSON per line.",
-    )
-    replay.add_argument("recording", type=Path)
-    replay.add_argument("--config", type=Path, required=True, help="TOML configuration file")
-    replay.add_argument("--customers", type=Path, required=True, help="profiles (JSON / JSONL)")
-    replay.add_argument(
-        "--drain",
-        type=float,
-        default=DEFAULT_DRAIN_S,
-        metavar="SECONDS",
-        help="advance the clock this long after the last record (default 120)",
-    )
-    replay.set_defaults(handler=_cmd_replay)
-
-    record = sub.add_parser(
-        "record",
-        help="write live BLE scans as records",
-        description="Writes every advertisement the configured scanners hear as JSON Lines "
-        "(gzip when FILE ends in .gz) until Ctrl-C.",
-    )
-    record.add_argument("--config", type=Path, required=True, help="TOML configuration file")
-    record.add_argument("--out", type=Path, required=True, metavar="FILE")
-    record.add_argument("--duration", type=float, default=None, help="stop after SECONDS")
-    record.add_argument(
-        "--simulate", metavar="SCENARIO", default=None, help="record a simulated scenario"
-    )
-    record.set_defaults(handler=_cmd_record)

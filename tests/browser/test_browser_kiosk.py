@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 from webharness import Stack
 
 from storeedge.config import Settings
+from storeedge.core.screens import Greeting, KioskCleared
 
 LIVE = "#kiosk[data-link='up']"
 
@@ -52,11 +53,11 @@ def test_kiosk_greets_jean_live_then_forgets_him(
 def test_greeting_speaks_the_members_language(kiosk_page: Page, stack: Stack) -> None:
     open_kiosk(kiosk_page, stack)
 
-    stack.signal("kiosk.greet", {"kiosk_id": "kiosk-1", "display_name": "Jean", "language": "en"})
+    stack.show(Greeting("kiosk-1", "Jean", "en"))
 
     expect(kiosk_page.locator("#greeting .greeting-hello")).to_have_text("Hello Jean")
     expect(kiosk_page.locator("html")).to_have_attribute("lang", "en")
-    stack.signal("kiosk.clear", {"kiosk_id": "kiosk-1"})
+    stack.show(KioskCleared("kiosk-1"))
     expect(kiosk_page.locator("#attract h2")).to_have_text("Scannez votre carte membre")
 
 
@@ -86,7 +87,7 @@ def test_other_kiosk_is_not_greeted(
 
 def test_greeting_is_cleared_when_the_link_drops(kiosk_page: Page, stack: Stack) -> None:
     open_kiosk(kiosk_page, stack)
-    stack.signal("kiosk.greet", {"kiosk_id": "kiosk-1", "display_name": "Jean", "language": "fr"})
+    stack.show(Greeting("kiosk-1", "Jean", "fr"))
     expect(kiosk_page.locator("#greeting .greeting-hello")).to_have_text("Bonjour Jean")
 
     stack.web.stop()
@@ -102,7 +103,7 @@ def test_greeting_fades_after_the_kiosk_idle_time(
     kiosks = tuple(dataclasses.replace(k, idle_s=1.0) for k in web_settings.kiosks)
     stack = make_stack(dataclasses.replace(web_settings, kiosks=kiosks))
     open_kiosk(kiosk_page, stack)
-    stack.signal("kiosk.greet", {"kiosk_id": "kiosk-1", "display_name": "Jean", "language": "fr"})
+    stack.show(Greeting("kiosk-1", "Jean", "fr"))
     expect(kiosk_page.locator("#greeting .greeting-hello")).to_have_text("Bonjour Jean")
 
     expect(kiosk_page.locator("#attract")).to_be_visible(timeout=5000)
@@ -129,5 +130,5 @@ def test_kiosk_reconnects_when_the_edge_comes_back(
 
     expect(kiosk_page.locator(LIVE)).to_be_attached(timeout=10_000)
     expect(kiosk_page.locator("#link-status")).to_be_hidden()
-    stack.signal("kiosk.greet", {"kiosk_id": "kiosk-1", "display_name": "Jean", "language": "fr"})
+    stack.show(Greeting("kiosk-1", "Jean", "fr"))
     expect(kiosk_page.locator("#greeting .greeting-hello")).to_have_text("Bonjour Jean")

@@ -45,15 +45,15 @@ def test_staff_sees_jean_arrive_and_claims_his_pickup(
     expect(card.locator(".state-chip")).to_have_text("En cours")
     expect(card.get_by_role("button", name="Je m'en occupe")).to_have_count(0)
     tablet_page.screenshot(path=screenshot_path("staff-claimed.png"), animations="disabled")
-    (alert,) = stack.core.call(stack.pipeline.staff_snapshot)["alerts"]
-    assert alert["state"] == "claimed"
-    assert alert["claimed_by"] == "Marie"
+    (alert,) = stack.open_alerts()
+    assert alert.state == "claimed"
+    assert alert.claimed_by == "Marie"
 
     card.get_by_role("button", name="Terminé").click()
 
     expect(tablet_page.locator(".alert-card")).to_have_count(0)
     expect(tablet_page.locator("#alerts-empty")).to_be_visible()
-    assert stack.core.call(stack.pipeline.staff_snapshot)["alerts"] == []
+    assert stack.open_alerts() == []
 
 
 def test_console_snapshot_and_departure(

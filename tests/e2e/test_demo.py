@@ -21,7 +21,7 @@ import pytest
 import socketio
 
 from storeedge.adapters.broker import wait_for_port
-from storeedge.app import Demo
+from storeedge.demo import Demo
 
 QUICK_WALK = (("outside", 0.5), ("entrance", 2.0), ("floor", 1.0), ("kiosk", 120.0))
 

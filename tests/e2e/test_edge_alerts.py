@@ -13,23 +13,25 @@ import socketio
 from storeedge.adapters.broker import free_port
 from storeedge.app import Edge, UiRelay
 from storeedge.config import Settings
+from storeedge.core.screens import KioskCleared, MemberLeft, ScreenMessage
 
 
 class Screens:
     def __init__(self) -> None:
-        self.seen: list[tuple[str, Any]] = []
+        self.seen: list[ScreenMessage] = []
 
-    def signal(self, channel: str, payload: Any) -> None:
-        self.seen.append((channel, payload))
+    def show(self, message: ScreenMessage) -> None:
+        self.seen.append(message)
 
 
-def test_relay_replays_early_signals_on_attach() -> None:
+def test_relay_replays_early_messages_on_attach() -> None:
     relay = UiRelay()
-    relay.signal("staff.alert", {"kind": "outbox_corrupt"})
+    early = MemberLeft("C-1")
+    relay.show(early)
     screens = Screens()
     relay.attach(screens)
-    relay.signal("kiosk.clear", {"kiosk_id": "kiosk-1"})
-    assert [c for c, _ in screens.seen] == ["staff.alert", "kiosk.clear"]
+    relay.show(KioskCleared("kiosk-1"))
+    assert screens.seen == [early, KioskCleared("kiosk-1")]
 
 
 def test_corrupt_outbox_is_set_aside_and_staff_are_told(

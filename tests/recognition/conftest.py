@@ -16,6 +16,7 @@ from storeedge.core.eid import beacon_time, compute_eid
 from storeedge.core.pipeline import Pipeline
 from storeedge.core.ports import AdvertRecord, ListSink
 from storeedge.core.profiles import EidKey, parse_profile
+from storeedge.core.screens import ScreenMessage
 
 T0 = 1_763_906_400.0  # 2025-11-23T14:00:00Z, inside one K=10 window for a while
 JEAN_KEY = bytes(range(16))
@@ -23,10 +24,10 @@ JEAN_KEY = bytes(range(16))
 
 class RecordingUi:
     def __init__(self) -> None:
-        self.signals: list[tuple[str, dict[str, Any]]] = []
+        self.messages: list[ScreenMessage] = []
 
-    def signal(self, channel: str, payload: Any) -> None:
-        self.signals.append((channel, dict(payload)))
+    def show(self, message: ScreenMessage) -> None:
+        self.messages.append(message)
 
 
 @dataclass

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from storeedge.adapters.crypto import aes128_ecb
 from storeedge.core.adverts import EDDYSTONE_UUID, EddystoneTlm
 from storeedge.core.beacons import BeaconWatch
 from storeedge.core.footfall import Footfall
+from storeedge.core.pipeline import Pipeline
 from storeedge.core.ports import AdvertRecord
+from storeedge.core.screens import AlertChanged
 
 from .conftest import Rig, silence
 
@@ -48,7 +51,10 @@ def _tlm(battery_mv: int) -> bytes:
 def test_store_beacon_telemetry_and_low_battery_alert(rig: Rig) -> None:
     beacon = "C0:FF:EE:00:00:01"
     now = rig.clock.now()
-    rig.pipeline.beacons = BeaconWatch(catalog=[(bytes(10) + (1).to_bytes(6, "big")).hex()])
+    catalog = ((bytes(10) + (1).to_bytes(6, "big")).hex(),)
+    rig.pipeline = Pipeline(
+        rig.settings, rig.clock, rig.sink, rig.ui, aes128_ecb, beacon_catalog=catalog
+    )
     rig.pipeline.on_advert(
         AdvertRecord(now, "floor", beacon, -70, service_data={EDDYSTONE_UUID: _uid(1)})
     )
@@ -66,7 +72,10 @@ def test_store_beacon_telemetry_and_low_battery_alert(rig: Rig) -> None:
     assert [(a.data["kind"], a.data["customer_id"], a.data["zone"]) for a in alerts] == [
         ("beacon", None, "floor")
     ]
-    assert any(c == "staff.alert" and p["problem"] == "low_battery" for c, p in rig.ui.signals)
+    assert any(
+        isinstance(m, AlertChanged) and dict(m.alert.details).get("problem") == "low_battery"
+        for m in rig.ui.messages
+    )
 
 
 def test_silent_installed_beacon_raises_one_alert() -> None:

@@ -15,6 +15,13 @@ from storeedge.core.events import EVENT_TYPES
 from storeedge.core.pipeline import Pipeline
 from storeedge.core.ports import AdvertRecord, ListSink, NullUi
 from storeedge.core.profiles import EidKey, parse_profile
+from storeedge.core.screens import (
+    AlertChanged,
+    Greeting,
+    MemberForgotten,
+    MemberPresent,
+    StaffSnapshot,
+)
 
 from .conftest import T0, Rig, feed, silence
 
@@ -60,10 +67,7 @@ def test_kiosk_claims_only_a_member_standing_at_it(rig: Rig, jean_key: EidKey) -
         feed(rig, jean_key, "kiosk", -55, 0.25)
         feed(rig, jean_key, "floor", -75, 0.25)
     assert rig.presence_events()[-1] == ("zone_changed", "kiosk")
-    assert (
-        "kiosk.greet",
-        {"kiosk_id": "kiosk-1", "display_name": "Jean", "language": "fr"},
-    ) in rig.ui.signals
+    assert Greeting("kiosk-1", "Jean", "fr") in rig.ui.messages
 
 
 def test_departure_after_leaving_by_the_door_follows_the_advertising_rate(
@@ -168,7 +172,7 @@ def test_erasure_forgets_without_events(rig: Rig, jean_key: EidKey) -> None:
     _walk_in(rig, jean_key)
     before = len(rig.sink.events)
     rig.pipeline.erase_customer("C-000123")
-    assert ("staff.forget", {"customer_id": "C-000123"}) in rig.ui.signals
+    assert MemberForgotten("C-000123") in rig.ui.messages
     _walk_in(rig, jean_key)
     silence(rig, 100.0)
     assert (
@@ -178,11 +182,14 @@ def test_erasure_forgets_without_events(rig: Rig, jean_key: EidKey) -> None:
 
 def test_staff_and_kiosk_signals_on_arrival(rig: Rig, jean_key: EidKey) -> None:
     _walk_in(rig, jean_key)
-    channels = [c for c, _ in rig.ui.signals]
-    assert "staff.arrival" in channels
-    assert "staff.alert" in channels  # Jean has a click-and-collect order ready
-    snapshot = rig.pipeline.staff_snapshot()
-    assert snapshot["present"][0]["customer_id"] == "C-000123"
+    kinds = {type(m) for m in rig.ui.messages}
+    assert MemberPresent in kinds
+    assert AlertChanged in kinds  # Jean has a click-and-collect order ready
+    rig.pipeline.staff_sync("console-1")
+    snapshot = rig.ui.messages[-1]
+    assert isinstance(snapshot, StaffSnapshot)
+    assert snapshot.connection == "console-1"
+    assert [m.customer_id for m in snapshot.members] == ["C-000123"]
 
 
 _payloads = st.binary(max_size=30)

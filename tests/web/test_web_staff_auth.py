@@ -74,7 +74,7 @@ def test_signed_in_claims_are_recorded_under_the_session_name(
         stack.web.app, namespace="/staff", flask_test_client=client
     )
     assert socket.is_connected("/staff")
-    alert_id = stack.core.call(stack.pipeline.staff_snapshot)["alerts"][0]["alert_id"]
+    alert_id = stack.open_alerts()[0].alert_id
     answer = socket.emit(
         "claim", {"alert_id": alert_id, "staff": "Mallory"}, namespace="/staff", callback=True
     )

@@ -20,10 +20,8 @@ def events(client: Any, name: str) -> list[Any]:
 
 
 def open_alert_id(stack: Stack) -> str:
-    snapshot = stack.core.call(stack.pipeline.staff_snapshot)
-    (alert,) = snapshot["alerts"]
-    assert isinstance(alert["alert_id"], str)
-    return alert["alert_id"]
+    (alert,) = stack.open_alerts()
+    return alert.alert_id
 
 
 def test_snapshot_on_connect_shows_who_is_in(stack: Stack, jean_profile: dict[str, Any]) -> None:
@@ -77,7 +75,7 @@ def test_claim_then_resolve_round_trip(stack: Stack, jean_profile: dict[str, Any
     assert done == {"ok": True}
     (resolved,) = events(other, "alert")
     assert resolved["state"] == "resolved"
-    assert stack.core.call(stack.pipeline.staff_snapshot)["alerts"] == []
+    assert stack.open_alerts() == []
     types = [e.type for e in stack.events.events]
     assert "storeedge.alert.claimed" in types
     assert "storeedge.alert.resolved" in types

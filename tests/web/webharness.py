@@ -19,10 +19,11 @@ from storeedge.adapters.crypto import aes128_ecb
 from storeedge.config import Settings
 from storeedge.core.clock import ManualClock
 from storeedge.core.eid import beacon_time, compute_eid
-from storeedge.core.events import JSON
 from storeedge.core.pipeline import Pipeline
 from storeedge.core.ports import AdvertRecord, ListSink, UiSink
 from storeedge.core.profiles import parse_profile
+from storeedge.core.screens import AlertView, Greeting, ScreenMessage
+from storeedge.gateway import CoreGateway
 from storeedge.runtime import CoreLoop
 from storeedge.web import TestConfig, WebApp
 
@@ -35,12 +36,12 @@ class UiRelay:
 
     def __init__(self) -> None:
         self.target: UiSink | None = None
-        self.signals: list[tuple[str, dict[str, JSON]]] = []
+        self.messages: list[ScreenMessage] = []
 
-    def signal(self, channel: str, payload: Mapping[str, JSON]) -> None:
-        self.signals.append((channel, dict(payload)))
+    def show(self, message: ScreenMessage) -> None:
+        self.messages.append(message)
         if self.target is not None:
-            self.target.signal(channel, payload)
+            self.target.show(message)
 
 
 @dataclass
@@ -50,6 +51,7 @@ class Stack:
     core: CoreLoop
     pipeline: Pipeline
     relay: UiRelay
+    gateway: CoreGateway
     web: WebApp
     events: ListSink = field(default_factory=ListSink)
 
@@ -87,17 +89,20 @@ class Stack:
         """In through the door, then to the kiosk, until the pipeline greets them there."""
         self.walk(profile, "entrance", 1.0)
         for _ in range(20):
-            if any(channel == "kiosk.greet" for channel, _ in self.relay.signals):
+            if any(isinstance(m, Greeting) for m in self.relay.messages):
                 return
             self.walk(profile, "kiosk", 0.5, rssi=-45)
-        raise AssertionError(f"never greeted at the kiosk: {self.relay.signals}")
+        raise AssertionError(f"never greeted at the kiosk: {self.relay.messages}")
 
     def leave(self, customer_id: str) -> None:
         self.core.call(lambda: self.pipeline.depart(customer_id, "test"))
 
-    def signal(self, channel: str, payload: Mapping[str, JSON]) -> None:
-        """Push a UI signal the way the pipeline does: from the core thread."""
-        self.core.call(lambda: self.web.ui.signal(channel, payload))
+    def show(self, message: ScreenMessage) -> None:
+        """Push a screen message the way the pipeline does: from the core thread."""
+        self.core.call(lambda: self.web.ui.show(message))
+
+    def open_alerts(self) -> list[AlertView]:
+        return self.core.call(lambda: [a.view() for a in self.pipeline.alerts.open_alerts()])
 
     def close(self) -> None:
         self.web.stop()
@@ -113,9 +118,10 @@ def build_stack(settings: Settings, profiles: list[dict[str, Any]]) -> Stack:
     pipeline = Pipeline(settings, clock, events, relay, aes128_ecb)
     parsed = [parse_profile(p) for p in profiles]
     core.call(lambda: pipeline.load_profiles(parsed))
-    web = WebApp(settings, core, pipeline, TestConfig)
+    gateway = CoreGateway(core, pipeline)
+    web = WebApp(settings, gateway, TestConfig)
     relay.target = web.ui
-    return Stack(settings, clock, core, pipeline, relay, web, events)
+    return Stack(settings, clock, core, pipeline, relay, gateway, web, events)
 
 
 # --- fixtures (imported by tests/web and tests/browser conftest files) --------------------

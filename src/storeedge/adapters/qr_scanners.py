@@ -28,8 +28,9 @@ import termios
 import tty
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Final
+
+from storeedge.core.ports import QrLine
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -58,13 +59,7 @@ _KEYS: Final[dict[int, tuple[str, str]]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class QrScan:
-    scanner_id: str
-    text: str
-
-
-Deliver = Callable[[QrScan], None]
+Deliver = Callable[[QrLine], None]
 
 
 class LineAssembler:
@@ -94,7 +89,7 @@ class LineAssembler:
             return
         if text.strip():
             self._counters["qr.lines"] += 1
-            self._deliver(QrScan(self._scanner_id, text))
+            self._deliver(QrLine(self._scanner_id, text))
 
 
 class EvdevDecoder:

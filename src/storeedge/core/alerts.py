@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from storeedge.core.events import JSON, Event, EventFactory
+from storeedge.core.screens import AlertView
 
 
 @dataclass(slots=True)
@@ -19,17 +20,17 @@ class Alert:
     state: str = "open"  # open | claimed | resolved
     claimed_by: str | None = None
 
-    def view(self) -> dict[str, JSON]:
-        return {
-            "alert_id": self.alert_id,
-            "kind": self.kind,
-            "customer_id": self.customer_id,
-            "zone": self.zone,
-            "raised_at": self.raised_at,
-            "state": self.state,
-            "claimed_by": self.claimed_by,
-            **self.details,
-        }
+    def view(self) -> AlertView:
+        return AlertView(
+            alert_id=self.alert_id,
+            kind=self.kind,
+            customer_id=self.customer_id,
+            zone=self.zone,
+            raised_at=self.raised_at,
+            state=self.state,
+            claimed_by=self.claimed_by,
+            details=tuple(self.details.items()),
+        )
 
 
 class AlertBook:

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from storeedge.config import KioskSettings
 from storeedge.core.events import JSON, Event, EventFactory
 from storeedge.core.profiles import CustomerProfile, first_name
+from storeedge.core.settings import KioskSettings
 
 IDLE_GRACE_S = 15.0  # how long the "still there?" warning stays before the session closes
 

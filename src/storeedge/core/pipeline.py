@@ -8,29 +8,39 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
-from storeedge.config import ScannerSettings, Settings
-from storeedge.core.adverts import (
-    APPLE_COMPANY_ID,
-    EDDYSTONE_UUID,
-    FRAME_EID,
-    FRAME_TLM,
-    FRAME_UID,
-    EddystoneTlm,
-    EddystoneUid,
-    parse_eddystone,
-    parse_ibeacon,
-)
 from storeedge.core.alerts import Alert, AlertBook
+from storeedge.core.anonymous import AnonymousTraffic, tx_at_0m
 from storeedge.core.beacons import BeaconProblem, BeaconWatch
 from storeedge.core.clock import Clock
+from storeedge.core.command_desk import CommandDesk, CommandReply
 from storeedge.core.events import JSON, Event, EventFactory
 from storeedge.core.footfall import Footfall
-from storeedge.core.ports import AdvertRecord, Aes128, EventSink, UiSink
+from storeedge.core.kiosk_screens import KioskScreens
+from storeedge.core.ports import (
+    AdvertRecord,
+    Aes128,
+    EventSink,
+    NullJournal,
+    OpenVisit,
+    UiSink,
+    VisitJournal,
+)
 from storeedge.core.presence import Presence, Tuning
 from storeedge.core.profiles import CustomerProfile
+from storeedge.core.qr import QrResult
+from storeedge.core.qr_door import QrDoor
 from storeedge.core.recognition import Recognizer
+from storeedge.core.screens import (
+    AlertChanged,
+    MemberForgotten,
+    MemberLeft,
+    MemberPresent,
+    MemberView,
+    StaffSnapshot,
+)
+from storeedge.core.settings import QrScannerSettings, ScannerSettings, Settings
 from storeedge.core.timefmt import format_time
 from storeedge.core.visits import Visit, VisitBook
 
@@ -39,21 +49,6 @@ _LOGGER = logging.getLogger(__name__)
 TICK_EVERY_S = 0.2  # timers run at most this often (the live ticker calls every 0.25 s)
 BEACON_CHECK_S = 10.0
 NON_BLE_IDLE_S = 1800.0  # a QR/app/staff visit that BLE never confirmed closes after this
-
-
-def _int8(value: int) -> int:
-    return value - 256 if value > 127 else value
-
-
-def _tx_at_0m(record: AdvertRecord) -> float | None:
-    """The calibrated Tx power the frame advertises, as dBm at 0 m (None if unknown)."""
-    eddystone = record.service_data.get(EDDYSTONE_UUID)
-    if isinstance(eddystone, bytes) and len(eddystone) >= 2 and eddystone[0] == FRAME_EID:
-        return float(_int8(eddystone[1]))
-    apple = record.manufacturer_data.get(APPLE_COMPANY_ID)
-    if isinstance(apple, bytes) and len(apple) == 23 and apple[:2] == b"\x02\x15":
-        return float(_int8(apple[22]) + 41)  # NB: iBeacon power is at 1 m; 0 m is ~41 dB more
-    return None
 
 
 class Pipeline:
@@ -69,8 +64,10 @@ class Pipeline:
         events: EventFactory | None = None,
         tuning: Tuning | None = None,
         beacon_catalog: tuple[str, ...] = (),
+        journal: VisitJournal | None = None,
     ) -> None:
         self.settings = settings
+        self._journal: VisitJournal = journal or NullJournal()
         self.clock = clock
         self._sink = sink
         self._ui = ui
@@ -83,8 +80,14 @@ class Pipeline:
         self.beacons = BeaconWatch(beacon_catalog)
         self.profiles: dict[str, CustomerProfile] = {}
         self.counters: Counter[str] = Counter()
+        self.commands = CommandDesk()
+        self.qr = QrDoor(settings.qr_scanners, self.counters)
+        self.qr.on_member(self._member_code)
+        self._anonymous = AnonymousTraffic(
+            self.footfall, self.beacons, self.events, self.counters, self._emit, self._beacon_alert
+        )
         self._scanners: dict[str, ScannerSettings] = {s.id: s for s in settings.scanners}
-        self._kiosk_by_zone = {k.zone: k for k in settings.kiosks}
+        self.kiosk_screens = KioskScreens(settings.kiosks, ui)
         self._last_tick = float("-inf")
         self._last_beacon_check = float("-inf")
 
@@ -112,10 +115,31 @@ class Pipeline:
         self.presence.forget(customer_id)
         visit = self.visits.get(customer_id)
         self.visits.forget(customer_id)
-        self.alerts.forget_customer(customer_id)
         if visit is not None:
-            self._kiosk_leave(visit.zone)
-            self._ui.signal("staff.forget", {"customer_id": customer_id})
+            self._journal.closed(visit.visit_id)  # NB: on disk too, before the erasure is acked
+        self.alerts.forget_customer(customer_id)
+        self.qr.forget_customer(customer_id)
+        self.kiosk_screens.forget(customer_id)
+        if visit is not None:
+            self._ui.show(MemberForgotten(customer_id))
+
+    def on_command(self, name: str, data: object) -> CommandReply:
+        """A central command (CONTRACTS 7), already deduplicated and not expired."""
+        return self.commands.handle(name, data, self.clock.now())
+
+    def on_qr(self, scanner_id: str, text: str) -> QrResult:
+        """One line from a QR scanner (member card or pickup code)."""
+        return self.qr.scan(scanner_id, text, self.profiles, self.clock.now())
+
+    def _member_code(
+        self, scanner: QrScannerSettings, _result: QrResult, profile: CustomerProfile, now: float
+    ) -> None:
+        """A member card scanned: the explicit act that opens a visit if none is open."""
+        visit = self.visits.get(profile.customer_id)
+        if visit is None:
+            self._arrive(profile, scanner.zone, "qr", now)
+        else:
+            visit.last_seen = now
 
     # --- inputs ----------------------------------------------------------------------------
 
@@ -127,13 +151,13 @@ class Pipeline:
         now = self.clock.now()
         customer_id = self.recognizer.resolve(record, now)
         if customer_id is None:
-            self._anonymous(record, scanner, now)
+            self._anonymous.observe(record, scanner, now)
             return  # NB: nothing about an unresolved device outlives the footfall window
         profile = self.profiles.get(customer_id)
         if profile is None:
             return
         self.footfall.observe(customer_id, record.rssi + scanner.rssi_offset_db, False, now)
-        change = self.presence.observe(customer_id, scanner.id, record.rssi, _tx_at_0m(record), now)
+        change = self.presence.observe(customer_id, scanner.id, record.rssi, tx_at_0m(record), now)
         visit = self.visits.get(customer_id)
         if visit is not None:
             visit.last_seen = now
@@ -143,47 +167,6 @@ class Pipeline:
             self._arrive(profile, change.zone, "ble", now)
         else:
             self._move(visit, change.zone, now)
-
-    def _anonymous(self, record: AdvertRecord, scanner: ScannerSettings, now: float) -> None:
-        level = record.rssi + scanner.rssi_offset_db
-        self.footfall.observe(record.address, level, scanner.role == "entrance", now)
-        service = record.service_data
-        if service:
-            payload = service.get(EDDYSTONE_UUID)
-            if payload is not None and not (
-                isinstance(payload, bytes) and len(payload) == 10 and payload[0] == FRAME_EID
-            ):
-                self._store_beacon(record, payload, scanner, now)
-        manufacturer = record.manufacturer_data
-        if manufacturer:
-            apple = manufacturer.get(APPLE_COMPANY_ID)
-            if isinstance(apple, bytes) and apple[:1] == b"\x02":  # NB: other types: not ours
-                parse_ibeacon(apple, self.counters)  # for the malformed-frame counts
-
-    def _store_beacon(
-        self, record: AdvertRecord, payload: object, scanner: ScannerSettings, now: float
-    ) -> None:
-        if isinstance(payload, bytes) and payload[:1] not in (
-            bytes([FRAME_UID]),
-            bytes([FRAME_TLM]),
-        ):
-            parse_eddystone(payload, self.counters)
-            return
-        frame = parse_eddystone(payload, self.counters)
-        if isinstance(frame, EddystoneUid):
-            self.beacons.on_uid(record.address, frame.beacon_id, scanner.zone, now)
-        elif isinstance(frame, EddystoneTlm):
-            telemetry, problem = self.beacons.on_tlm(record.address, frame, scanner.zone, now)
-            if telemetry is not None:
-                data: dict[str, JSON] = {
-                    "beacon_id": telemetry.beacon_id,
-                    "battery_mv": telemetry.battery_mv,
-                    "temperature_c": telemetry.temperature_c,
-                    "zone": telemetry.zone,
-                }
-                self._emit(self.events.make("storeedge.beacon.telemetry", data, now))
-            if problem is not None:
-                self._beacon_alert(problem, now)
 
     def _beacon_alert(self, problem: BeaconProblem, now: float) -> None:
         details: dict[str, JSON] = {"beacon_id": problem.beacon_id, "problem": problem.problem}
@@ -234,12 +217,24 @@ class Pipeline:
         self._publish_alert(*result)
         return True
 
-    def staff_snapshot(self) -> dict[str, JSON]:
-        """What a staff console shows when it connects."""
-        return {
-            "present": [self._arrival_view(v) for v in self.visits.open_visits()],
-            "alerts": [a.view() for a in self.alerts.open_alerts()],
-        }
+    def adopt_alert(self, alert_id: str, kind: str, detail: str) -> None:
+        """Edge trouble whose ``alert.raised`` the outbox recorded itself (disk full, corrupt)."""
+        details: dict[str, JSON] = {"detail": detail}
+        alert = self.alerts.adopt(alert_id, kind, "back-office", self.clock.now(), details)
+        self._ui.show(AlertChanged(alert.view()))
+
+    def staff_sync(self, connection: str) -> None:
+        """Send one (re)connected console who is in and which alerts are open.
+
+        NB: shown on the core thread, after the console joined the staff room: every
+        later message reaches it after this snapshot.
+        """
+        members = tuple(self._member_view(v) for v in self.visits.open_visits())
+        alerts = tuple(a.view() for a in self.alerts.open_alerts())
+        self._ui.show(StaffSnapshot(connection, members, alerts))
+
+    def kiosk_sync(self, kiosk_id: str, connection: str) -> bool:
+        return self.kiosk_screens.sync(kiosk_id, connection, self.clock.now())
 
     # --- visits ---------------------------------------------------------------------------
 
@@ -249,9 +244,10 @@ class Pipeline:
     def _arrive(self, profile: CustomerProfile, zone: str, via: str, now: float) -> None:
         visit, event = self.visits.arrive(profile.customer_id, zone, via, now)
         self._emit(event)
+        self._journal.opened(_journaled(visit, now))
         _LOGGER.info("arrival visit=%s zone=%s via=%s", visit.visit_id, zone, via)
         if profile.consent.staff_alerts:
-            self._ui.signal("staff.arrival", self._arrival_view(visit))
+            self._ui.show(MemberPresent(self._member_view(visit)))
             for order in profile.ready_pickups():
                 details: dict[str, JSON] = {
                     "order_id": order.order_id,
@@ -266,7 +262,7 @@ class Pipeline:
                 self._publish_alert(
                     *self.alerts.raise_alert("vip", visit.customer_id, zone, now, vip)
                 )
-        self._kiosk_enter(profile, zone)
+        self.kiosk_screens.entered(profile, zone, now)
 
     def _move(self, visit: Visit, zone: str, now: float) -> None:
         previous = visit.zone
@@ -274,12 +270,13 @@ class Pipeline:
         if event is None:
             return
         self._emit(event)
-        self._kiosk_leave(previous)
+        self._journal.opened(_journaled(visit, now))
+        self.kiosk_screens.left(visit.customer_id, previous)
         profile = self.profiles.get(visit.customer_id)
         if profile is not None:
-            self._kiosk_enter(profile, zone)
+            self.kiosk_screens.entered(profile, zone, now)
             if profile.consent.staff_alerts:
-                self._ui.signal("staff.arrival", self._arrival_view(visit))
+                self._ui.show(MemberPresent(self._member_view(visit)))
 
     def depart(self, customer_id: str, reason: str) -> None:
         visit = self.visits.get(customer_id)
@@ -287,44 +284,53 @@ class Pipeline:
         if visit is None or event is None:
             return
         self._emit(event)
+        self._journal.closed(visit.visit_id)
         self.presence.forget(customer_id)
-        self._kiosk_leave(visit.zone)
-        self._ui.signal("staff.departure", {"customer_id": customer_id})
+        self.kiosk_screens.left(customer_id, visit.zone)
+        self._ui.show(MemberLeft(customer_id))
 
-    def _arrival_view(self, visit: Visit) -> dict[str, JSON]:
+    def depart_all(self, reason: str = "edge_stopped") -> int:
+        """A clean stop: every open visit gets its ``departed`` now."""
+        visits = self.visits.open_visits()
+        for visit in visits:
+            self.depart(visit.customer_id, reason)
+        return len(visits)
+
+    def close_left_open(self) -> int:
+        """At start: depart the visits a crashed run left open (dwell to their last update)."""
+        left = self._journal.left_open()
+        now = self.clock.now()
+        for entry in left:
+            if self.visits.get(entry.customer_id) is not None:
+                continue
+            visit = Visit(
+                entry.visit_id, entry.customer_id, entry.started_at, entry.zone, "ble", now
+            )
+            self.visits.restore(visit)
+            event = self.visits.depart(entry.customer_id, now, "edge_restarted", entry.updated_at)
+            if event is not None:
+                self._emit(event)
+            self._journal.closed(entry.visit_id)
+        return len(left)
+
+    def _member_view(self, visit: Visit) -> MemberView:
         profile = self.profiles.get(visit.customer_id)
-        name = profile.display_name if profile else ""
-        return {
-            "customer_id": visit.customer_id,
-            "visit_id": visit.visit_id,
-            "display_name": name,
-            "zone": visit.zone,
-            "via": visit.via,
-            "since": visit.started_at,
-            "tier": profile.tier if profile else "",
-            "vip": profile.vip if profile else False,
-            "pickups": [o.order_id for o in profile.ready_pickups()] if profile else [],
-        }
+        return MemberView(
+            customer_id=visit.customer_id,
+            visit_id=visit.visit_id,
+            display_name=profile.display_name if profile else "",
+            zone=visit.zone,
+            via=visit.via,
+            since=visit.started_at,
+            tier=profile.tier if profile else "",
+            vip=profile.vip if profile else False,
+            pickups=tuple(o.order_id for o in profile.ready_pickups()) if profile else (),
+        )
 
     def _publish_alert(self, alert: Alert, event: Event) -> None:
         self._emit(event)
-        self._ui.signal("staff.alert", alert.view())
+        self._ui.show(AlertChanged(alert.view()))
 
-    # --- kiosk greeting -------------------------------------------------------------------
 
-    def _kiosk_enter(self, profile: CustomerProfile, zone: str) -> None:
-        kiosk = self._kiosk_by_zone.get(zone)
-        if kiosk is None or not profile.consent.personalization:
-            return
-        # NB: a discreet greeting only; the personal space opens on an explicit act.
-        greeting: Mapping[str, JSON] = {
-            "kiosk_id": kiosk.id,
-            "display_name": profile.display_name,
-            "language": profile.language,
-        }
-        self._ui.signal("kiosk.greet", greeting)
-
-    def _kiosk_leave(self, zone: str) -> None:
-        kiosk = self._kiosk_by_zone.get(zone)
-        if kiosk is not None:
-            self._ui.signal("kiosk.clear", {"kiosk_id": kiosk.id})
+def _journaled(visit: Visit, now: float) -> OpenVisit:
+    return OpenVisit(visit.visit_id, visit.customer_id, visit.started_at, visit.zone, now)

@@ -7,7 +7,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from storeedge.core.events import JSON, Event
+from storeedge.core.events import Event
+from storeedge.core.screens import ScreenMessage
 
 # AES-128 in ECB mode: (16-byte key, data of a multiple of 16 bytes) -> ciphertext.
 # NB: injected so the core needs no crypto library; storeedge.adapters.crypto provides it.
@@ -41,13 +42,51 @@ class EventSink(Protocol):
 
 
 class UiSink(Protocol):
-    """Local, non-durable signals to the kiosk and staff screens (never leave the store)."""
+    """Local, non-durable messages to the kiosk and staff screens (never leave the store)."""
 
-    def signal(self, channel: str, payload: Mapping[str, JSON]) -> None: ...
+    def show(self, message: ScreenMessage) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class OpenVisit:
+    """A visit as the journal keeps it, so a restart can close it (no departure lost)."""
+
+    visit_id: str
+    customer_id: str
+    started_at: float
+    zone: str
+    updated_at: float
+
+
+class VisitJournal(Protocol):
+    """Durable record of the visits open now (SQLite live, nothing in replay).
+
+    Written on the core thread at arrivals, zone changes and departures only: a
+    few writes a minute in a busy store.
+    """
+
+    def opened(self, visit: OpenVisit) -> None: ...
+
+    def closed(self, visit_id: str) -> None: ...
+
+    def left_open(self) -> list[OpenVisit]: ...
+
+
+class NullJournal:
+    """Headless runs (replay, tests) keep no journal."""
+
+    def opened(self, visit: OpenVisit) -> None:
+        """Nothing kept."""
+
+    def closed(self, visit_id: str) -> None:
+        """Nothing kept."""
+
+    def left_open(self) -> list[OpenVisit]:
+        return []
 
 
 class NullUi:
-    def signal(self, channel: str, payload: Mapping[str, JSON]) -> None:
+    def show(self, message: ScreenMessage) -> None:
         """Headless runs (replay) have no screens."""
 
 
@@ -71,6 +110,28 @@ class AdvertSource(Protocol):
     scanner_ids: tuple[str, ...]
 
     async def run(self, deliver: Callable[[AdvertRecord], None]) -> None: ...
+
+    @property
+    def healthy(self) -> bool: ...
+
+    @property
+    def detail(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class QrLine:
+    """One line of text a QR scanner read (CONTRACTS section 5 payloads, or junk)."""
+
+    scanner_id: str
+    text: str
+
+
+class QrSource(Protocol):
+    """A QR scanner (evdev or serial live). Runs on the core loop, supervised like BLE."""
+
+    scanner_id: str
+
+    async def run(self, deliver: Callable[[QrLine], None]) -> None: ...
 
     @property
     def healthy(self) -> bool: ...

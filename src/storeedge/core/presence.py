@@ -40,7 +40,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
-from storeedge.config import ScannerSettings
+from storeedge.core.settings import ScannerSettings
 
 REFERENCE_TX_0M: Final = -21.0  # dBm at 0 m of a typical phone (about -62 dBm at 1 m)
 NO_READING: Final = -200.0

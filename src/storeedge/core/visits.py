@@ -65,16 +65,23 @@ class VisitBook:
             at,
         )
 
-    def depart(self, customer_id: str, at: float, reason: str = "timeout") -> Event | None:
+    def restore(self, visit: Visit) -> None:
+        """A visit a previous run left open (the journal), back in the book to be departed."""
+        self._open.setdefault(visit.customer_id, visit)
+
+    def depart(
+        self, customer_id: str, at: float, reason: str = "timeout", dwell_until: float | None = None
+    ) -> Event | None:
         visit = self._open.pop(customer_id, None)
         if visit is None:
             return None
+        until = at if dwell_until is None else dwell_until
         return self._events.make(
             "storeedge.customer.departed",
             {
                 "customer_id": customer_id,
                 "visit_id": visit.visit_id,
-                "dwell_s": round(max(0.0, at - visit.started_at), 1),
+                "dwell_s": round(max(0.0, until - visit.started_at), 1),
                 "last_zone": visit.zone,
                 "reason": reason,
             },

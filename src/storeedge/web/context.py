@@ -10,16 +10,13 @@ from typing import Any, Final
 
 from flask import Flask, current_app
 
-from storeedge.config import KioskSettings, Settings
-from storeedge.core.pipeline import Pipeline
-from storeedge.runtime import CoreLoop
+from storeedge.core.settings import KioskSettings, Settings
+from storeedge.gateway import CoreGateway
 from storeedge.web.assets import Catalog
 from storeedge.web.auth import PinGuard
 from storeedge.web.sink import SocketUi
 
 EXTENSION: Final = "storeedge"
-# NB: how long a web thread waits for the core loop before answering "busy".
-CORE_TIMEOUT_S: Final = 3.0
 
 
 class HealthSections:
@@ -51,9 +48,8 @@ class HealthSections:
 @dataclass(frozen=True, slots=True)
 class WebContext:
     settings: Settings
-    bridge: CoreLoop
-    # NB: touched only on the core thread, through ``bridge.call``.
-    pipeline: Pipeline
+    # NB: the only way into the core; every method runs on the core thread.
+    core: CoreGateway
     ui: SocketUi
     ui_dir: Path
     catalogs: dict[str, Catalog]

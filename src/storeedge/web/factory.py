@@ -15,9 +15,8 @@ from flask import Flask, Response, abort, jsonify, request
 from flask_socketio import SocketIO
 from werkzeug.exceptions import HTTPException
 
-from storeedge.config import Settings
-from storeedge.core.pipeline import Pipeline
-from storeedge.runtime import CoreLoop
+from storeedge.core.settings import Settings
+from storeedge.gateway import CoreGateway
 from storeedge.web import kiosk, staff
 from storeedge.web.assets import kiosk_ui_dir, load_catalogs
 from storeedge.web.auth import PinGuard
@@ -55,8 +54,7 @@ class TestConfig(WebConfig):
 
 def create_app(
     settings: Settings,
-    bridge: CoreLoop,
-    pipeline: Pipeline,
+    core: CoreGateway,
     config: type[WebConfig] = WebConfig,
 ) -> tuple[Flask, SocketIO]:
     ui_dir = kiosk_ui_dir()
@@ -81,11 +79,10 @@ def create_app(
         logger=False,
         engineio_logger=False,
     )
-    ui = SocketUi(socketio, settings.kiosks)
+    ui = SocketUi(socketio)
     context = WebContext(
         settings=settings,
-        bridge=bridge,
-        pipeline=pipeline,
+        core=core,
         ui=ui,
         ui_dir=ui_dir,
         catalogs=load_catalogs(ui_dir),
@@ -106,10 +103,7 @@ def create_app(
 
 def _healthz() -> tuple[Response, int]:
     ctx = context_of()
-    try:
-        core_ok = ctx.bridge.call(lambda: True, timeout=1.0)
-    except (TimeoutError, RuntimeError):  # NB: a stalled or stopped core is what this reports
-        core_ok = False
+    core_ok = ctx.core.alive(timeout=1.0)  # NB: a stalled or stopped core is what this reports
     body: dict[str, Any] = {
         "status": "ok" if core_ok else "degraded",
         "core": "ok" if core_ok else "stalled",

@@ -13,7 +13,8 @@ from flask import Blueprint, abort, session
 from flask_socketio import ConnectionRefusedError as Refused
 from flask_socketio import Namespace, join_room
 
-from storeedge.config import KioskSettings
+from storeedge.core.settings import KioskSettings
+from storeedge.gateway import CoreBusyError
 from storeedge.web.context import WebContext, context_of
 from storeedge.web.pages import current_sid, page_language, render_page
 from storeedge.web.sink import KIOSK_NS, kiosk_room
@@ -68,7 +69,10 @@ class KioskNamespace(Namespace):  # type: ignore[misc]  # NB: flask_socketio is 
         """The page asks what to show now (after connecting or reconnecting)."""
         kiosk_id = session.get("kiosk_id")
         if isinstance(kiosk_id, str):
-            self._ctx.ui.replay_kiosk(kiosk_id, current_sid())
+            try:
+                self._ctx.core.kiosk_sync(kiosk_id, current_sid())
+            except CoreBusyError:
+                _LOGGER.warning("core loop busy: kiosk %s not synced", kiosk_id)
 
     def on_disconnect(self, _reason: Any = None) -> None:
         _LOGGER.info("kiosk %s disconnected", session.get("kiosk_id"))

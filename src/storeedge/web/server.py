@@ -32,9 +32,8 @@ from typing import Final
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from storeedge.config import Settings
-from storeedge.core.pipeline import Pipeline
-from storeedge.runtime import CoreLoop
+from storeedge.core.settings import Settings
+from storeedge.gateway import CoreGateway
 from storeedge.web.context import HealthSections, context_of
 from storeedge.web.factory import WebConfig, create_app
 from storeedge.web.sink import SocketUi
@@ -104,12 +103,11 @@ class WebApp:
     def __init__(
         self,
         settings: Settings,
-        bridge: CoreLoop,
-        pipeline: Pipeline,
+        core: CoreGateway,
         config: type[WebConfig] = WebConfig,
     ) -> None:
         self.settings = settings
-        self.app, self.socketio = create_app(settings, bridge, pipeline, config)
+        self.app, self.socketio = create_app(settings, core, config)
         self.ui: SocketUi = context_of(self.app).ui
         self.health: HealthSections = context_of(self.app).health
         self._connections = _Connections()

@@ -1,117 +1,123 @@
-"""The screens' side of the core's ``UiSink``: signals become Socket.IO events.
+"""The screens' side of the core's ``UiSink``: typed messages become Socket.IO events.
 
-Called from the core thread. An emit in threading mode only queues a packet per
-client, so the core loop never waits on a slow tablet. Emits that must stay in
-order with the signals (a console's first snapshot, a kiosk's current greeting)
-are also made from the core thread, through :meth:`SocketUi.send_to`.
+This is the one place where a :mod:`storeedge.core.screens` message turns into a
+payload on the wire. Called on the core thread: an emit in threading mode only
+queues a packet per client, so the core loop never waits on a slow tablet.
+Messages addressed to one connection (a console's snapshot, a kiosk's current
+state) are emitted here too, so they stay in order with everything else.
 
-Privacy: a kiosk only ever receives the first word of the member's display
-name and the language to greet in; the greeting it holds for a kiosk that
-reconnects is forgotten on ``kiosk.clear`` and after the kiosk's idle time.
+Privacy: a kiosk only ever receives what its message type carries (a greeting is
+a first name and a language), and only in its own kiosk's room.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections import Counter
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, assert_never
 
 from flask_socketio import SocketIO
 
-from storeedge.config import KioskSettings
-from storeedge.core.events import JSON
-from storeedge.core.profiles import first_name
+from storeedge.core.screens import (
+    AlertChanged,
+    AlertView,
+    Greeting,
+    KioskCleared,
+    KioskState,
+    MemberForgotten,
+    MemberLeft,
+    MemberPresent,
+    MemberView,
+    ScreenMessage,
+    StaffSnapshot,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
 KIOSK_NS: Final = "/kiosk"
 STAFF_NS: Final = "/staff"
 STAFF_ROOM: Final = "staff"
-STAFF_CHANNELS: Final = ("arrival", "departure", "alert", "forget")
 
 
 def kiosk_room(kiosk_id: str) -> str:
     return f"kiosk:{kiosk_id}"
 
 
-@dataclass(frozen=True, slots=True)
-class _Greeting:
-    payload: dict[str, JSON]
-    at: float  # time.monotonic() when it was shown
+def member_payload(member: MemberView) -> dict[str, Any]:
+    return {
+        "customer_id": member.customer_id,
+        "visit_id": member.visit_id,
+        "display_name": member.display_name,
+        "zone": member.zone,
+        "via": member.via,
+        "since": member.since,
+        "tier": member.tier,
+        "vip": member.vip,
+        "pickups": list(member.pickups),
+    }
+
+
+def alert_payload(alert: AlertView) -> dict[str, Any]:
+    return {
+        **dict(alert.details),
+        "alert_id": alert.alert_id,
+        "kind": alert.kind,
+        "customer_id": alert.customer_id,
+        "zone": alert.zone,
+        "raised_at": alert.raised_at,
+        "state": alert.state,
+        "claimed_by": alert.claimed_by,
+    }
+
+
+def greeting_payload(greeting: Greeting) -> dict[str, Any]:
+    return {"first_name": greeting.first_name, "language": greeting.language}
 
 
 class SocketUi:
-    """Implements ``storeedge.core.ports.UiSink``; thread-safe."""
+    """Implements ``storeedge.core.ports.UiSink``; thread-safe (Socket.IO emits are)."""
 
-    def __init__(self, socketio: SocketIO, kiosks: tuple[KioskSettings, ...]) -> None:
+    def __init__(self, socketio: SocketIO) -> None:
         self._socketio = socketio
-        self._kiosks = {k.id: k for k in kiosks}
-        self._lock = threading.Lock()
-        self._greetings: dict[str, _Greeting] = {}
         self.counters: Counter[str] = Counter()
 
-    def signal(self, channel: str, payload: Mapping[str, JSON]) -> None:
+    def show(self, message: ScreenMessage) -> None:
         try:
-            self._route(channel, payload)
+            self._route(message)
         except Exception:  # NB: a screen problem must never raise into the core loop
-            _LOGGER.exception("could not push the %s signal to the screens", channel)
-            self.counters["signal.failed"] += 1
+            _LOGGER.exception("could not push %s to the screens", type(message).__name__)
+            self.counters["screen.failed"] += 1
 
-    def _route(self, channel: str, payload: Mapping[str, JSON]) -> None:
-        prefix, _, name = channel.partition(".")
-        if channel == "kiosk.greet":
-            self._greet(payload)
-        elif channel == "kiosk.clear":
-            self._clear(payload)
-        elif prefix == "staff" and name in STAFF_CHANNELS:
-            self._socketio.emit(name, dict(payload), namespace=STAFF_NS, to=STAFF_ROOM)
-        else:
-            _LOGGER.warning("unknown screen signal %s dropped", channel)
-            self.counters["signal.unknown"] += 1
+    def _kiosk(self, event: str, payload: dict[str, Any], to: str) -> None:
+        self._socketio.emit(event, payload, namespace=KIOSK_NS, to=to)
 
-    def _greet(self, payload: Mapping[str, JSON]) -> None:
-        kiosk_id = payload.get("kiosk_id")
-        name = first_name(payload.get("display_name"))
-        if not isinstance(kiosk_id, str) or kiosk_id not in self._kiosks or not name:
-            self.counters["greet.rejected"] += 1
-            return
-        language = payload.get("language")
-        greeting: dict[str, JSON] = {
-            "first_name": name,
-            "language": language if language in ("fr", "en") else self._kiosks[kiosk_id].language,
-        }
-        with self._lock:
-            self._greetings[kiosk_id] = _Greeting(greeting, time.monotonic())
-            self._socketio.emit("greet", greeting, namespace=KIOSK_NS, to=kiosk_room(kiosk_id))
+    def _staff(self, event: str, payload: dict[str, Any], to: str = STAFF_ROOM) -> None:
+        self._socketio.emit(event, payload, namespace=STAFF_NS, to=to)
 
-    def _clear(self, payload: Mapping[str, JSON]) -> None:
-        kiosk_id = payload.get("kiosk_id")
-        if not isinstance(kiosk_id, str) or kiosk_id not in self._kiosks:
-            self.counters["clear.rejected"] += 1
-            return
-        with self._lock:
-            self._greetings.pop(kiosk_id, None)
-            self._socketio.emit("clear", {}, namespace=KIOSK_NS, to=kiosk_room(kiosk_id))
-
-    def replay_kiosk(self, kiosk_id: str, sid: str) -> None:
-        """Send a (re)connected kiosk what it should show now: a greeting or idle."""
-        kiosk = self._kiosks.get(kiosk_id)
-        if kiosk is None:
-            return
-        with self._lock:
-            current = self._greetings.get(kiosk_id)
-            if current is not None and time.monotonic() - current.at > kiosk.idle_s:
-                self._greetings.pop(kiosk_id, None)
-                current = None
-            if current is None:
-                self._socketio.emit("clear", {}, namespace=KIOSK_NS, to=sid)
-            else:
-                self._socketio.emit("greet", current.payload, namespace=KIOSK_NS, to=sid)
-
-    def send_to(self, sid: str, event: str, data: Any, namespace: str) -> None:
-        """One event to one client (call it on the core thread to keep signal order)."""
-        self._socketio.emit(event, data, namespace=namespace, to=sid)
+    def _route(self, message: ScreenMessage) -> None:
+        match message:
+            case Greeting():
+                self._kiosk("greet", greeting_payload(message), kiosk_room(message.kiosk_id))
+            case KioskCleared():
+                self._kiosk("clear", {}, kiosk_room(message.kiosk_id))
+            case KioskState(greeting=greeting):
+                if greeting is None:
+                    self._kiosk("clear", {}, message.connection)
+                else:
+                    self._kiosk("greet", greeting_payload(greeting), message.connection)
+            case MemberPresent():
+                self._staff("arrival", member_payload(message.member))
+            case MemberLeft():
+                self._staff("departure", {"customer_id": message.customer_id})
+            case MemberForgotten():
+                self._staff("forget", {"customer_id": message.customer_id})
+            case AlertChanged():
+                self._staff("alert", alert_payload(message.alert))
+            case StaffSnapshot():
+                snapshot = {
+                    "present": [member_payload(m) for m in message.members],
+                    "alerts": [alert_payload(a) for a in message.alerts],
+                }
+                self._staff("snapshot", snapshot, message.connection)
+            case _:  # NB: mypy proves every message type has an arm
+                assert_never(message)

@@ -1,7 +1,7 @@
 """The staff console: sign-in, the console page and the ``/staff`` Socket.IO namespace.
 
-Claims and resolutions go to the pipeline on the core thread (``bridge.call``);
-the pipeline then signals the alert's new state to every console, so the
+Claims and resolutions go to the core through the gateway (on the core thread);
+the core then signals the alert's new state to every console, so the
 answer to the click and the broadcast cannot disagree.
 """
 
@@ -17,9 +17,9 @@ from flask_socketio import ConnectionRefusedError as Refused
 from flask_socketio import Namespace, join_room
 from werkzeug.wrappers import Response
 
-from storeedge.core.pipeline import Pipeline
+from storeedge.gateway import CoreBusyError, CoreGateway
 from storeedge.web.auth import MAX_NAME, SESSION_KEY, clean_staff_name, signed_in_name
-from storeedge.web.context import CORE_TIMEOUT_S, WebContext, context_of
+from storeedge.web.context import WebContext, context_of
 from storeedge.web.pages import current_sid, page_language, render_page
 from storeedge.web.sink import STAFF_NS, STAFF_ROOM
 
@@ -96,30 +96,25 @@ class StaffNamespace(Namespace):  # type: ignore[misc]  # NB: flask_socketio is 
         joined the room: every later signal reaches it after the snapshot.
         """
         sid = current_sid()
-        ctx = self._ctx
-        pipeline = ctx.pipeline
-
-        def push() -> None:
-            ctx.ui.send_to(sid, "snapshot", pipeline.staff_snapshot(), STAFF_NS)
-
-        done, _, error = self._core(push)
+        core = self._ctx.core
+        done, _, error = self._core(lambda: core.staff_sync(sid))
         return _answer(done, error)
 
     def on_claim(self, data: Any = None) -> dict[str, Any]:
-        return self._act(data, Pipeline.claim_alert)
+        return self._act(data, CoreGateway.claim_alert)
 
     def on_resolve(self, data: Any = None) -> dict[str, Any]:
-        return self._act(data, Pipeline.resolve_alert)
+        return self._act(data, CoreGateway.resolve_alert)
 
-    def _act(self, data: Any, action: Callable[[Pipeline, str, str], bool]) -> dict[str, Any]:
+    def _act(self, data: Any, action: Callable[[CoreGateway, str, str], bool]) -> dict[str, Any]:
         if not isinstance(data, dict):
             return {"ok": False, "error": "bad_request"}
         alert_id = data.get("alert_id")
         if not isinstance(alert_id, str) or not _ALERT_ID.match(alert_id):
             return {"ok": False, "error": "bad_request"}
         staff_id = self._staff_id(data)
-        pipeline = self._ctx.pipeline
-        done, changed, error = self._core(lambda: action(pipeline, alert_id, staff_id))
+        core = self._ctx.core
+        done, changed, error = self._core(lambda: action(core, alert_id, staff_id))
         if done and changed is not True:
             return _answer(False, "not_open")  # unknown, already claimed or resolved
         return _answer(done, error)
@@ -132,16 +127,13 @@ class StaffNamespace(Namespace):  # type: ignore[misc]  # NB: flask_socketio is 
         return clean_staff_name(data.get("staff")) or DEFAULT_STAFF
 
     def _core(self, work: Callable[[], object]) -> tuple[bool, object, str | None]:
-        """Run ``work`` on the core thread: (done, its value, error code)."""
+        """Run one gateway act: (done, its value, error code)."""
         try:
-            value = self._ctx.bridge.call(work, timeout=CORE_TIMEOUT_S)
-        except TimeoutError:
+            value = work()
+        except CoreBusyError:
             _LOGGER.warning("core loop busy: staff request not done")
             return False, None, "busy"
         except Exception:  # NB: a failing action answers the tablet; it must not kill the thread
-            if self._ctx.bridge.loop.is_closed():
-                _LOGGER.warning("core loop stopped: staff request not done")
-                return False, None, "busy"
             _LOGGER.exception("staff request failed")
             return False, None, "internal"
         return True, value, None

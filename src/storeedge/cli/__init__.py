@@ -13,9 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from storeedge import __version__
-from storeedge.config import ConfigError, Settings, load_settings
-
-EXIT_CONFIG = 2
+from storeedge.config import load_or_exit
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -28,15 +26,6 @@ def _setup_logging(verbose: bool) -> None:
     )
 
 
-def load_or_exit(path: Path) -> Settings:
-    """Load the config, or print the one-line reason and exit 2 (no traceback)."""
-    try:
-        return load_settings(path)
-    except ConfigError as exc:
-        print(f"storeedge: {exc}", file=sys.stderr)  # noqa: T201  # the CLI's own output
-        raise SystemExit(EXIT_CONFIG) from None
-
-
 def _cmd_run(args: argparse.Namespace) -> int:
     settings = load_or_exit(args.config)
     from storeedge.app import run_service
@@ -45,7 +34,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from storeedge.app import run_demo
+    from storeedge.demo import run_demo
 
     return run_demo(web_port=args.port, data_dir=args.data_dir)
 
@@ -86,11 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_cmd_run)
 
     from storeedge import doctor
+    from storeedge.cli import recordings
 
     doctor.register(sub)
-    from storeedge import recording
-
-    recording.register(sub)
+    recordings.register(sub)
     return parser
 
 

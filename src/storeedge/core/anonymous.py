@@ -1,0 +1,102 @@
+"""Devices that resolve to no consenting member: counted for footfall, then forgotten.
+
+The store's own beacons (Eddystone UID and TLM) are watched here too: their
+telemetry becomes ``beacon.telemetry`` events and their trouble a ``beacon`` alert.
+Nothing about a phone that is not a consenting member outlives the footfall window.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+
+from storeedge.core.adverts import (
+    APPLE_COMPANY_ID,
+    EDDYSTONE_UUID,
+    FRAME_EID,
+    FRAME_TLM,
+    FRAME_UID,
+    EddystoneTlm,
+    EddystoneUid,
+    parse_eddystone,
+    parse_ibeacon,
+)
+from storeedge.core.beacons import BeaconProblem, BeaconWatch
+from storeedge.core.events import JSON, Event, EventFactory
+from storeedge.core.footfall import Footfall
+from storeedge.core.ports import AdvertRecord
+from storeedge.core.settings import ScannerSettings
+
+
+def _int8(value: int) -> int:
+    return value - 256 if value > 127 else value
+
+
+def tx_at_0m(record: AdvertRecord) -> float | None:
+    """The calibrated Tx power the frame advertises, as dBm at 0 m (None if unknown)."""
+    eddystone = record.service_data.get(EDDYSTONE_UUID)
+    if isinstance(eddystone, bytes) and len(eddystone) >= 2 and eddystone[0] == FRAME_EID:
+        return float(_int8(eddystone[1]))
+    apple = record.manufacturer_data.get(APPLE_COMPANY_ID)
+    if isinstance(apple, bytes) and len(apple) == 23 and apple[:2] == b"\x02\x15":
+        return float(_int8(apple[22]) + 41)  # NB: iBeacon power is at 1 m; 0 m is ~41 dB more
+    return None
+
+
+class AnonymousTraffic:
+    def __init__(
+        self,
+        footfall: Footfall,
+        beacons: BeaconWatch,
+        events: EventFactory,
+        counters: Counter[str],
+        emit: Callable[[Event], None],
+        alert: Callable[[BeaconProblem, float], None],
+    ) -> None:
+        self._footfall = footfall
+        self._beacons = beacons
+        self._events = events
+        self._counters = counters
+        self._emit = emit
+        self._alert = alert
+
+    def observe(self, record: AdvertRecord, scanner: ScannerSettings, now: float) -> None:
+        level = record.rssi + scanner.rssi_offset_db
+        self._footfall.observe(record.address, level, scanner.role == "entrance", now)
+        service = record.service_data
+        if service:
+            payload = service.get(EDDYSTONE_UUID)
+            if payload is not None and not (
+                isinstance(payload, bytes) and len(payload) == 10 and payload[0] == FRAME_EID
+            ):
+                self._store_beacon(record, payload, scanner, now)
+        manufacturer = record.manufacturer_data
+        if manufacturer:
+            apple = manufacturer.get(APPLE_COMPANY_ID)
+            if isinstance(apple, bytes) and apple[:1] == b"\x02":  # NB: other types: not ours
+                parse_ibeacon(apple, self._counters)  # for the malformed-frame counts
+
+    def _store_beacon(
+        self, record: AdvertRecord, payload: object, scanner: ScannerSettings, now: float
+    ) -> None:
+        if isinstance(payload, bytes) and payload[:1] not in (
+            bytes([FRAME_UID]),
+            bytes([FRAME_TLM]),
+        ):
+            parse_eddystone(payload, self._counters)
+            return
+        frame = parse_eddystone(payload, self._counters)
+        if isinstance(frame, EddystoneUid):
+            self._beacons.on_uid(record.address, frame.beacon_id, scanner.zone, now)
+        elif isinstance(frame, EddystoneTlm):
+            telemetry, problem = self._beacons.on_tlm(record.address, frame, scanner.zone, now)
+            if telemetry is not None:
+                data: dict[str, JSON] = {
+                    "beacon_id": telemetry.beacon_id,
+                    "battery_mv": telemetry.battery_mv,
+                    "temperature_c": telemetry.temperature_c,
+                    "zone": telemetry.zone,
+                }
+                self._emit(self._events.make("storeedge.beacon.telemetry", data, now))
+            if problem is not None:
+                self._alert(problem, now)

@@ -1,0 +1,129 @@
+"""The one typed way into the core from another thread.
+
+Werkzeug's request threads (the kiosk and staff screens) and paho's network thread
+(inbound profiles, erasures and commands) never hold a core object: they call a
+method of :class:`CoreGateway`, named after the act, and the gateway runs it on the
+core loop (``CoreLoop.call``) and hands back plain values. The core therefore
+needs no locks: its state has one owner, the core thread.
+
+A request thread that cannot get an answer in time gets :class:`CoreBusyError`, never a
+half-done act: the act either ran whole on the core thread or did not run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any, Final, TypeVar
+
+from storeedge.core.command_desk import CommandReply
+from storeedge.core.pipeline import Pipeline
+from storeedge.core.profiles import CustomerProfile
+from storeedge.runtime import CoreLoop
+
+_LOGGER = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+WEB_TIMEOUT_S: Final = 3.0  # a tablet waits this long before it is told "busy"
+INBOUND_TIMEOUT_S: Final = 10.0  # paho's thread waits this long for a profile or command
+
+
+class CoreBusyError(Exception):
+    """The core loop did not answer in time (or is stopped); nothing was done."""
+
+
+class CoreGateway:
+    """Every act another thread may ask of the core; each runs on the core loop."""
+
+    def __init__(self, loop: CoreLoop, pipeline: Pipeline) -> None:
+        self._loop = loop
+        self._pipeline = pipeline
+
+    def _run(self, act: Callable[[], T], timeout: float = WEB_TIMEOUT_S) -> T:
+        if self._loop.loop.is_closed():
+            raise CoreBusyError("the core loop is stopped")
+        try:
+            return self._loop.call(act, timeout=timeout)
+        except TimeoutError:
+            raise CoreBusyError("the core loop did not answer in time") from None
+        except RuntimeError as exc:  # NB: the loop closed between the check and the call
+            if self._loop.loop.is_closed():
+                raise CoreBusyError("the core loop is stopped") from exc
+            raise
+
+    # --- liveness -----------------------------------------------------------------------
+
+    def alive(self, timeout: float = 1.0) -> bool:
+        """True when the core loop runs a call within ``timeout`` (health, watchdog)."""
+        try:
+            return self._run(lambda: True, timeout)
+        except CoreBusyError:
+            return False
+
+    def counters(self) -> dict[str, int]:
+        """A copy of the core's counters (rejections, QR outcomes), for health and metrics."""
+        return self._run(lambda: dict(self._pipeline.counters), 1.0)
+
+    # --- start ------------------------------------------------------------------------------
+
+    def load_profiles(self, profiles: Iterable[CustomerProfile]) -> int:
+        batch = list(profiles)
+        self._run(lambda: self._pipeline.load_profiles(batch), INBOUND_TIMEOUT_S)
+        return len(batch)
+
+    def close_left_open(self) -> int:
+        """At start: depart the visits a crashed run left open in the journal."""
+        return self._run(self._pipeline.close_left_open, INBOUND_TIMEOUT_S)
+
+    def depart_all(self, reason: str, timeout: float) -> int:
+        """At stop: every open visit gets its ``departed``."""
+        return self._run(lambda: self._pipeline.depart_all(reason), timeout)
+
+    # --- staff console --------------------------------------------------------------------
+
+    def staff_sync(self, connection: str) -> None:
+        self._run(lambda: self._pipeline.staff_sync(connection))
+
+    def claim_alert(self, alert_id: str, staff: str) -> bool:
+        return self._run(lambda: self._pipeline.claim_alert(alert_id, staff))
+
+    def resolve_alert(self, alert_id: str, staff: str) -> bool:
+        return self._run(lambda: self._pipeline.resolve_alert(alert_id, staff))
+
+    # --- kiosk screens ----------------------------------------------------------------------
+
+    def kiosk_sync(self, kiosk_id: str, connection: str) -> bool:
+        return self._run(lambda: self._pipeline.kiosk_sync(kiosk_id, connection))
+
+    # --- inbound (paho's thread; storeedge.adapters.mqtt_inbound.InboundHandler) -----------
+
+    def on_profile(self, profile: CustomerProfile) -> None:
+        self.apply_profile(profile)
+
+    def apply_profile(self, profile: CustomerProfile) -> None:
+        self._run(lambda: self._pipeline.upsert_profile(profile), INBOUND_TIMEOUT_S)
+
+    def on_erase(self, customer_id: str) -> None:
+        self.erase(customer_id)
+
+    def erase(self, customer_id: str) -> None:
+        """Forget the customer in memory; returns only once that is done (raises otherwise).
+
+        NB: the inbound adapter acknowledges an erasure only after this returns.
+        """
+        self._run(lambda: self._pipeline.erase_customer(customer_id), INBOUND_TIMEOUT_S)
+
+    def on_catalog(self, sku: str, product: dict[str, Any] | None) -> None:
+        """Products are read from the local cache when a space opens; nothing held in core."""
+
+    def on_command(self, name: str, event: dict[str, Any]) -> dict[str, Any] | None:
+        data = event.get("data")
+        try:
+            reply: CommandReply = self._run(
+                lambda: self._pipeline.on_command(name, data), INBOUND_TIMEOUT_S
+            )
+        except CoreBusyError:
+            _LOGGER.warning("command %s (id %s) not run: core busy", name, event.get("id"))
+            raise
+        return dict(reply.body())
