@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from simulators import scenario as scen
@@ -95,8 +95,15 @@ class SimulatedBle:
     """Plays a scenario in real time; one source standing for all configured scanners."""
 
     def __init__(
-        self, settings: Settings, profiles_raw: list[dict[str, Any]], scenario: str, seed: int = 0
+        self,
+        settings: Settings,
+        profiles_raw: list[dict[str, Any]],
+        scenario: str,
+        seed: int = 0,
+        now: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        """``now`` and ``sleep`` are the system's live; a test plays them on a manual clock."""
         if scenario not in ("walk", "rush"):
             raise ValueError(f"unknown scenario {scenario!r} (walk, rush)")
         self._settings = settings
@@ -106,6 +113,8 @@ class SimulatedBle:
         self._seed = seed
         self.scanner_ids = tuple(s.id for s in settings.scanners)
         self.delivered = 0
+        self._now = now
+        self._sleep = sleep
 
     @property
     def healthy(self) -> bool:
@@ -126,7 +135,7 @@ class SimulatedBle:
     async def _walk(self, deliver: Callable[[AdvertRecord], None]) -> None:
         known = {s.id: s.id for s in self._settings.scanners}
         while True:
-            now = time.time()
+            now = self._now()
             world = World(aes128_ecb, self._rng.randrange(1 << 30))
             sc = scen.Scenario(
                 duration_s=1800.0,
@@ -141,12 +150,12 @@ class SimulatedBle:
             while not world.done():
                 for record in world.step(t + STEP_S):
                     scanner = known.get(record.scanner) or self._fallback(record.scanner)
-                    delay = record.t - time.time()
+                    delay = record.t - self._now()
                     if delay > 0:
-                        await asyncio.sleep(delay)
+                        await self._sleep(delay)
                     self._deliver(deliver, _retarget(record, scanner))
                 t += STEP_S
-                await asyncio.sleep(max(0.0, t - time.time()))
+                await self._sleep(max(0.0, t - self._now()))
 
     def _fallback(self, scanner_id: str) -> str:
         # NB: the world's scanners may not match the config: map by role, then the first.
@@ -169,10 +178,10 @@ class SimulatedBle:
         entrances = [s.zone for s in self._settings.scanners if s.role == "entrance"]
         entrance = entrances[0] if entrances else None
         keys = [p.ble for p in map(parse_profile, self._profiles) if isinstance(p.ble, EidKey)]
-        hoppers = [_Hopper(k, self._rng, zones, entrance, time.time()) for k in keys]
+        hoppers = [_Hopper(k, self._rng, zones, entrance, self._now()) for k in keys]
         period = 1.0 / RUSH_RATE_HZ
         while True:
-            now = time.time()
+            now = self._now()
             for hopper in hoppers:
                 if hopper.next_t > now:
                     continue
@@ -181,7 +190,7 @@ class SimulatedBle:
                 if zone is not None:
                     for record in self._rush_records(hopper, zone, now):
                         self._deliver(deliver, record)
-            await asyncio.sleep(STEP_S)
+            await self._sleep(STEP_S)
 
     def _rush_records(self, hopper: _Hopper, zone: str, now: float) -> list[AdvertRecord]:
         key = hopper.key

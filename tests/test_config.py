@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from storeedge.config import ConfigError, Settings, load_settings
+from storeedge.config import ConfigError, load_settings
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -47,11 +46,23 @@ def test_defaults_are_safe(tmp_path: Path) -> None:
     assert (tmp_path / "data").is_dir()  # created when missing
 
 
-def test_plaintext_needs_saying_and_changes_default_port(
-    make_settings: Callable[..., Settings],
-) -> None:
-    settings = make_settings(port=1883)
-    assert settings.mqtt.tls is False
+def test_plaintext_needs_saying_and_changes_default_port(tmp_path: Path) -> None:
+    base = MINIMAL.format(data=tmp_path / "data")
+    unsaid = load_settings(write(tmp_path, base + '[mqtt]\nhost = "broker"\n'))
+    assert (unsaid.mqtt.tls, unsaid.mqtt.port) == (True, 8883)  # TLS unless written otherwise
+    plain = load_settings(write(tmp_path, base + "[mqtt]\ntls = false\n"))
+    assert (plain.mqtt.tls, plain.mqtt.port) == (False, 1883)  # the plaintext default port
+    explicit = load_settings(write(tmp_path, base + "[mqtt]\ntls = false\nport = 2883\n"))
+    assert explicit.mqtt.port == 2883
+
+
+def test_alerts_escalation_delay_is_bounded(tmp_path: Path) -> None:
+    base = MINIMAL.format(data=tmp_path / "data")
+    assert load_settings(write(tmp_path, base)).alerts.escalate_after_s == 120.0
+    tuned = load_settings(write(tmp_path, base + "[alerts]\nescalate_after_s = 30\n"))
+    assert tuned.alerts.escalate_after_s == 30.0
+    with pytest.raises(ConfigError, match=r"alerts\.escalate_after_s: expected a number from 10"):
+        load_settings(write(tmp_path, base + "[alerts]\nescalate_after_s = 5\n"))
 
 
 @pytest.mark.parametrize(

@@ -13,26 +13,17 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import socketio
+from polling import wait_until
 
 from storeedge.adapters.broker import wait_for_port
 from storeedge.demo import Demo
 
 QUICK_WALK = (("outside", 0.5), ("entrance", 2.0), ("floor", 1.0), ("kiosk", 120.0))
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 @pytest.fixture

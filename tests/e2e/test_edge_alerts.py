@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import time
 import urllib.request
 from collections.abc import Callable
 from typing import Any
 
 import socketio
+from polling import wait_until
 
 from storeedge.adapters.broker import free_port
 from storeedge.app import Edge, UiRelay
@@ -51,9 +51,7 @@ def test_corrupt_outbox_is_set_aside_and_staff_are_told(
             f"http://127.0.0.1:{edge.web.port}", namespaces=["/staff"], transports=["websocket"]
         )
         staff.call("sync", {}, namespace="/staff", timeout=5)
-        deadline = time.monotonic() + 5
-        while not snapshots and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: snapshots)
         alerts = [a for snap in snapshots for a in snap.get("alerts", [])]
         health = json.loads(
             urllib.request.urlopen(f"http://127.0.0.1:{edge.web.port}/healthz", timeout=5).read()

@@ -14,21 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from polling import wait_until
 
 from storeedge.adapters.broker import free_port
 from storeedge.app import Edge
 from storeedge.config import Settings
 from storeedge.core.profiles import parse_profile
 from storeedge.core.qr import totp
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 @pytest.fixture

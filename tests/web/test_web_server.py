@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import socketio
 import websocket
+from polling import wait_until
 from webharness import Stack
 
 # NB: the client's engine logs to stderr by default; through a named logger it reaches
@@ -25,11 +26,7 @@ def make_client() -> socketio.Client:
 
 
 def wait_for(predicate: Any, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.02)
+    assert wait_until(predicate, timeout, every=0.02), "timed out"
 
 
 def test_served_kiosk_greets_jean_over_websocket(
