@@ -228,8 +228,8 @@ def test_full_disk_is_back_pressure_not_a_crash(tmp_path: Path) -> None:
     stored = outbox.pending()
     assert stored > 0
     # the disk gets room again (here: the page cap goes up)
-    with outbox._db_lock:  # the test plays the operator freeing space
-        outbox._conn.execute("PRAGMA max_page_count=100000")
+    with outbox._store._db_lock:  # the test plays the operator freeing space
+        outbox._store._conn.execute("PRAGMA max_page_count=100000")
     assert outbox.flush(15)
     assert not outbox.stats()["disk_full"]
     rows = outbox.fetch(10_000)
