@@ -75,7 +75,8 @@ class CentralSimulator:
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
         self._client.on_subscribe = self._on_subscribe
-        self._reply_topic = f"central/replies/{store_id}/{uuid.uuid4().hex[:8]}"
+        # NB: an edge replies only under its own ``{root}/{edge}/replies/`` (docs/sync.md)
+        self._reply_session = uuid.uuid4().hex[:8]
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -112,7 +113,11 @@ class CentralSimulator:
             return
         root = f"storeedge/v1/{self.store_id}"
         client.subscribe(
-            [(f"{root}/+/events/#", 1), (f"{root}/+/status", 1), (f"{self._reply_topic}", 1)]
+            [
+                (f"{root}/+/events/#", 1),
+                (f"{root}/+/status", 1),
+                (f"{root}/+/replies/{self._reply_session}", 1),
+            ]
         )
 
     def _on_subscribe(self, *_args: object) -> None:
@@ -166,7 +171,9 @@ class CentralSimulator:
             event["expirytime"] = format_time(now + expires_in)
         props = new_properties(PacketTypes.PUBLISH)
         if reply:
-            props.ResponseTopic = self._reply_topic
+            props.ResponseTopic = (
+                f"storeedge/v1/{self.store_id}/{edge_id}/replies/{self._reply_session}"
+            )
             props.CorrelationData = command_id.encode()
         topic = f"storeedge/v1/{self.store_id}/{edge_id}/commands/{name}"
         self._publish(topic, encode_json(event), False, props)
@@ -177,7 +184,7 @@ class CentralSimulator:
     def _on_message(self, _client: paho.Client, _userdata: object, msg: paho.MQTTMessage) -> None:
         topic = msg.topic
         payload = bytes(msg.payload)
-        if topic.startswith(self._reply_topic):
+        if topic.endswith(f"/replies/{self._reply_session}"):
             self._on_reply(payload)
         elif topic.endswith("/status"):
             edge = topic.split("/")[3]

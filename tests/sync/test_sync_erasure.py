@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import copy
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from synckit import EdgeSync, arrival, fast
+from synckit import EdgeSync, RecordingHandler, arrival, fast
 
 from simulators.central import CentralSimulator
 from storeedge.adapters.broker import PrivateMosquitto
+from storeedge.adapters.mqtt import MqttLink
 from storeedge.config import Settings
+from storeedge.runtime import CoreLoop
 
 JEAN_ID = "C-000123"
 
@@ -127,3 +130,116 @@ def _until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
             return True
         time.sleep(0.01)
     return predicate()
+
+
+# --- an erasure the core does not confirm in time -------------------------------------------
+
+
+class SlowCore(RecordingHandler):
+    """The core as the composition root reaches it: a real CoreLoop, called with a timeout.
+
+    Its erase blocks the loop until ``release`` is set, far longer than ``timeout``.
+    """
+
+    def __init__(self, timeout: float = 0.3) -> None:
+        super().__init__()
+        self.core = CoreLoop("test-slow-core")
+        self.core.start()
+        self.release = threading.Event()
+        self.timeout = timeout
+        self.forgotten: list[str] = []
+
+    def on_erase(self, customer_id: str) -> None:
+        self.core.call(lambda: self._forget(customer_id), timeout=self.timeout)
+        super().on_erase(customer_id)
+
+    def _forget(self, customer_id: str) -> None:
+        self.release.wait(30)
+        self.forgotten.append(customer_id)
+
+    def close(self) -> None:
+        self.release.set()
+        self.core.stop()
+
+
+def _slow_edge(settings: Settings) -> tuple[EdgeSync, SlowCore]:
+    edge = EdgeSync(settings)
+    slow = SlowCore()
+    edge.handler = slow
+    edge.link = MqttLink(
+        settings, edge.outbox, edge.cache, slow, "boot-1", "test", backoff_min_s=0.1
+    )
+    return edge, slow
+
+
+def test_an_erasure_the_core_did_not_confirm_is_completed_before_it_is_acknowledged(
+    mosquitto: PrivateMosquitto,
+    make_settings: Callable[..., Settings],
+    jean_profile: dict[str, Any],
+) -> None:
+    settings = fast(make_settings(port=mosquitto.port))
+    central = CentralSimulator(mosquitto.host, mosquitto.port, "store-042")
+    central.start()
+    edge, slow = _slow_edge(settings)
+    edge.start()
+    try:
+        central.publish_profile(jean_profile)
+        assert _until(lambda: JEAN_ID in edge.cache.profile_ids())
+        for n in range(20):
+            edge.outbox.emit(arrival(n, customer_id=JEAN_ID))
+        assert central.wait_for(lambda c: c.checker.counts["unique"] >= 20, 10)
+        central.erase_profile(JEAN_ID)
+        assert _until(lambda: JEAN_ID not in edge.cache.profile_ids())  # the cache part is done
+        time.sleep(4 * slow.timeout)  # the core call times out, and the first retry's too
+        assert edge.link.inbound_counters.get("customers.erased", 0) == 0
+        assert edge.outbox.stats().get("scrubs", 0) == 0
+        slow.release.set()  # the core answers again
+        assert _until(lambda: edge.link.inbound_counters.get("customers.erased", 0) == 1)
+        assert slow.forgotten[0] == JEAN_ID
+        assert _until(lambda: edge.outbox.stats().get("scrubs", 0) >= 1)
+        assert edge.link.connected
+    finally:
+        edge.stop()
+        slow.close()
+    # acknowledged once complete: the broker does not deliver it again to the next run
+    again = EdgeSync(settings).start()
+    try:
+        assert _until(lambda: again.link.connected)
+        time.sleep(1.5)
+        assert again.handler.erased == []
+    finally:
+        again.stop()
+        central.stop()
+
+
+def test_an_erasure_still_incomplete_at_a_stop_is_redelivered_to_the_next_run(
+    mosquitto: PrivateMosquitto,
+    make_settings: Callable[..., Settings],
+    jean_profile: dict[str, Any],
+) -> None:
+    settings = fast(make_settings(port=mosquitto.port))
+    central = CentralSimulator(mosquitto.host, mosquitto.port, "store-042")
+    central.start()
+    edge, slow = _slow_edge(settings)
+    edge.start()
+    try:
+        central.publish_profile(jean_profile)
+        assert _until(lambda: JEAN_ID in edge.cache.profile_ids())
+        for n in range(20):
+            edge.outbox.emit(arrival(n, customer_id=JEAN_ID))
+        assert central.wait_for(lambda c: c.checker.counts["unique"] >= 20, 10)
+        central.erase_profile(JEAN_ID)
+        assert _until(lambda: JEAN_ID not in edge.cache.profile_ids())
+        time.sleep(2 * slow.timeout)  # the core call times out
+    finally:
+        edge.stop()  # the core never answered
+        slow.close()
+    assert edge.link.inbound_counters.get("customers.erased", 0) == 0
+    again = EdgeSync(settings).start()  # same client id: the broker's session has the message
+    try:
+        assert _until(lambda: again.handler.erased == [JEAN_ID])
+        assert _until(lambda: again.outbox.stats().get("scrubs", 0) >= 1)
+        assert raw_hits(settings.data.dir, {"id": JEAN_ID.encode()}) == []
+    finally:
+        again.stop()
+        central.stop()

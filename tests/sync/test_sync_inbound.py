@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from synckit import RecordingHandler
 
 from storeedge.adapters.cache import LocalCache
-from storeedge.adapters.mqtt_inbound import InboundRouter, Topics
+from storeedge.adapters.mqtt_inbound import RETRY_ERASE_S, InboundRouter, Reply, Topics
 from storeedge.core.events import encode_json
 from storeedge.core.timefmt import format_time
 
@@ -22,18 +22,33 @@ TOPICS = Topics("store-042", "edge-1")
 PRODUCT = {"name": "Robe", "price": 29.99, "currency": "EUR", "stock": 3, "location": "A4"}
 
 
+REPLIES = f"{ROOT}/edge-1/replies/central-1"
+
+
 class Harness:
     def __init__(self, tmp: Path) -> None:
         self.cache = LocalCache(tmp / "cache.sqlite")
         self.handler = RecordingHandler()
         self.erased_after: list[str] = []
-        self.router = InboundRouter(TOPICS, self.cache, self.handler, self.erased_after.append)
+        self.router = InboundRouter(TOPICS, self.cache, self.handler, self._after_erase)
         self.replies: list[dict[str, Any]] = []
+        self.acked: list[str] = []
 
-    def send(self, topic: str, payload: bytes) -> bool:
-        return self.router.handle(topic, payload, lambda b: self.replies.append(json.loads(b)))
+    def _after_erase(self, customer_id: str) -> bool:
+        self.erased_after.append(customer_id)
+        return True
+
+    def send(self, topic: str, payload: bytes, reply_to: str | None = REPLIES) -> bool:
+        """Hands one message to the router; True if it was acknowledged at once."""
+        before = len(self.acked)
+        reply = None
+        if reply_to is not None:
+            reply = Reply(reply_to, lambda b: self.replies.append(json.loads(b)))
+        self.router.handle(topic, payload, reply, lambda: self.acked.append(topic))
+        return len(self.acked) > before
 
     def command(self, name: str, data: dict[str, Any], **extra: Any) -> bool:
+        reply_to = extra.pop("reply_to", REPLIES)
         event = {
             "specversion": "1.0",
             "id": extra.pop("id", "cmd-1"),
@@ -42,7 +57,7 @@ class Harness:
             "data": data,
             **extra,
         }
-        return self.send(f"{ROOT}/edge-1/commands/{name}", encode_json(event))
+        return self.send(f"{ROOT}/edge-1/commands/{name}", encode_json(event), reply_to)
 
 
 @pytest.fixture
@@ -101,6 +116,69 @@ def test_empty_customer_payload_erases(h: Harness, jean_profile: dict[str, Any])
     assert h.cache.profiles() == []
     assert h.handler.erased == ["C-000123"]
     assert h.erased_after == ["C-000123"]
+
+
+def test_an_erasure_the_core_did_not_confirm_is_held_and_later_messages_wait_behind_it(
+    h: Harness, jean_profile: dict[str, Any]
+) -> None:
+    topic = f"{ROOT}/customers/C-000123"
+    h.send(topic, encode_json(jean_profile))
+    core_answers = False
+
+    def erase(customer_id: str) -> None:
+        if customer_id == "C-000123" and not core_answers:
+            raise TimeoutError("core did not answer")
+        h.handler.erased.append(customer_id)
+
+    h.handler.on_erase = erase  # type: ignore[method-assign]
+    assert not h.send(topic, b"")  # not acknowledged
+    assert h.cache.profiles() == []  # the file is clean already
+    assert h.erased_after == []  # no scrub asked before the core forgot
+    jean_profile["display_name"] = "Jean again"
+    assert not h.send(topic, encode_json(jean_profile))  # waits behind the erasure
+    assert h.send(f"{ROOT}/customers/C-000999", b"")  # another customer does not wait
+    assert h.router.holding == 2
+    h.router.retry(time.monotonic() + RETRY_ERASE_S)
+    assert h.router.holding == 2  # still not confirmed: still held
+    core_answers = True
+    h.router.retry(time.monotonic() + 2 * RETRY_ERASE_S)
+    assert h.router.holding == 0
+    other = f"{ROOT}/customers/C-000999"
+    assert h.acked == [topic, other, topic, topic]  # the profile, the other, then both held
+    assert h.handler.erased == ["C-000999", "C-000123"]
+    assert h.erased_after == ["C-000999", "C-000123"]
+    assert [p.display_name for p in h.cache.profiles()] == ["Jean again"]  # in order
+    assert h.router.counters["customers.erase_incomplete"] == 2
+
+
+def test_replies_go_only_under_this_edges_replies_prefix(h: Harness) -> None:
+    elsewhere = [
+        f"{ROOT}/edge-2/events/customer.arrived",  # another edge's events
+        f"{ROOT}/edge-1/events/alert.raised",  # our own events
+        f"{ROOT}/edge-1/commands/config.set",  # our own commands (a loop)
+        f"{ROOT}/edge-1/status",
+        "central/replies/store-042",
+        f"{ROOT}/edge-1/replies/",  # the prefix alone is not a topic
+        f"{ROOT}/edge-1/replies/#",
+    ]
+    for n, topic in enumerate(elsewhere):
+        assert h.command("pairing.claim", {"kiosk": "k-1"}, id=f"c-{n}", reply_to=topic)
+    assert h.replies == []
+    assert h.handler.commands == []  # refused whole, not run without its reply
+    assert h.router.counters["commands.rejected.response_topic"] == len(elsewhere)
+    h.command("pairing.claim", {"kiosk": "k-1"}, id="c-ok")
+    assert [r["id"] for r in h.replies] == ["c-ok"]
+    h.command("pairing.claim", {"kiosk": "k-1"}, id="c-none", reply_to=None)  # MQTT 3.1.1
+    assert len(h.handler.commands) == 2
+
+
+def test_config_versions_are_bounded(h: Harness) -> None:
+    h.command("config.set", {"version": 2**53 - 1, "settings": {"a": 1}}, id="forged")
+    assert h.cache.config() is None
+    assert h.router.counters["commands.rejected.data.version"] == 1
+    assert h.replies == []  # a rejected command is counted, not answered
+    h.command("config.set", {"version": 2**31 - 1, "settings": {"a": 2}}, id="top")
+    assert h.cache.config() == (2**31 - 1, {"a": 2})
 
 
 def test_catalog_product_apply_update_remove(h: Harness) -> None:

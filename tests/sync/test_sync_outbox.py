@@ -261,3 +261,26 @@ def test_sequence_floor_survives_losing_the_database(tmp_path: Path) -> None:
     again.close()
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_scrub_waits_for_every_event_queued_before_it_and_is_on_disk_when_confirmed(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "outbox.sqlite"
+    outbox = Outbox(path, SOURCE, batch=10, window_s=0.5)  # many batches still queued
+    try:
+        for n in range(300):
+            outbox.emit(arrival(n, customer_id="C-000123"))
+        assert outbox.request_scrub(wait_s=10.0)
+        with sqlite3.connect(path) as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'scrub_watermark'").fetchone()
+        assert row[0] >= 300  # the last event about the customer is under the watermark
+        drain(outbox)
+        assert outbox.flush()
+        deadline = time.monotonic() + 10
+        while outbox.stats().get("scrubs", 0) < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert outbox.stats().get("scrubs", 0) == 1
+        assert b"C-000123" not in path.read_bytes()
+    finally:
+        outbox.close()

@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import MQTTErrorCode
@@ -28,7 +28,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from storeedge.adapters.cache import LocalCache
-from storeedge.adapters.mqtt_inbound import InboundHandler, InboundRouter, Topics
+from storeedge.adapters.mqtt_inbound import Ack, InboundHandler, InboundRouter, Reply, Topics
 from storeedge.adapters.mqtt_publisher import RETRY_FAILED_PUBACK_S, Publisher
 from storeedge.adapters.mqtt_session import Session, discard, network, new_properties
 from storeedge.adapters.outbox import Outbox
@@ -37,6 +37,8 @@ from storeedge.core.events import encode_json
 from storeedge.core.timefmt import format_time
 
 _LOGGER = logging.getLogger(__name__)
+
+ERASE_SCRUB_WAIT_S: Final = 2.0  # an erasure waits this long for the outbox to record its scrub
 
 
 class MqttLink:
@@ -61,7 +63,11 @@ class MqttLink:
         self._mqtt = settings.mqtt
         self._topics = Topics(settings.store.id, settings.store.edge_id)
         self._router = InboundRouter(
-            self._topics, cache, inbound, after_erase=lambda _cid: outbox.request_scrub(), wall=wall
+            self._topics,
+            cache,
+            inbound,
+            after_erase=lambda _cid: outbox.request_scrub(ERASE_SCRUB_WAIT_S),
+            wall=wall,
         )
         self._boot_id = boot_id
         self._version = version
@@ -86,6 +92,7 @@ class MqttLink:
             counters=self.counters,
         )
         self._client: paho.Client | None = None
+        self._generation = 0  # NB: one per CONNACK; an ack from an older connection is void
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -171,6 +178,7 @@ class MqttLink:
 
     def _step(self) -> None:
         session = self._session
+        self._router.retry(time.monotonic())  # NB: incomplete erasures, online or not
         if session.rebuild and self._client is not None:
             discard(self._client)
             self._client = None
@@ -234,6 +242,7 @@ class MqttLink:
     ) -> None:
         if not self._session.connack(flags, reason):
             return
+        self._generation += 1
         since = self._session.online_since or self._wall()
         info = client.publish(
             self._topics.status, self._status_payload("online", since), qos=1, retain=True
@@ -264,15 +273,23 @@ class MqttLink:
 
     def _on_message(self, client: paho.Client, _userdata: object, msg: paho.MQTTMessage) -> None:
         reply = self._replier(client, msg)
-        if self._router.handle(msg.topic, bytes(msg.payload), reply) and msg.qos > 0:
-            client.ack(msg.mid, msg.qos)
+        self._router.handle(msg.topic, bytes(msg.payload), reply, self._acker(client, msg))
 
-    def _replier(
-        self, client: paho.Client, msg: paho.MQTTMessage
-    ) -> Callable[[bytes], None] | None:
+    def _acker(self, client: paho.Client, msg: paho.MQTTMessage) -> Ack:
+        """PUBACK for ``msg``, if still on the connection it came in on (else redelivered)."""
+        mid, qos, generation = msg.mid, msg.qos, self._generation
+
+        def ack() -> None:
+            if qos > 0 and generation == self._generation and self._session.connected:
+                client.ack(mid, qos)
+
+        return ack
+
+    def _replier(self, client: paho.Client, msg: paho.MQTTMessage) -> Reply | None:
+        """The response topic, as asked; the router decides whether it may be used."""
         props = msg.properties
         topic = getattr(props, "ResponseTopic", None) if props is not None else None
-        if not isinstance(topic, str) or not self._topics.safe_reply_topic(topic):
+        if not isinstance(topic, str):
             return None
         correlation = getattr(props, "CorrelationData", None)
 
@@ -285,7 +302,7 @@ class MqttLink:
             info = client.publish(topic, body, qos=1, properties=out)
             self._publisher.side(info.mid)
 
-        return reply
+        return Reply(topic, reply)
 
     # --- stopping --------------------------------------------------------------------------
 

@@ -1,10 +1,17 @@
 """What central sends (CONTRACTS section 4): validated, committed to the cache, then handed on.
 
 :class:`InboundRouter` is transport-free: the MQTT link gives it a topic, the
-payload bytes and a way to reply, and it returns whether the message may be
-acknowledged to the broker. Every payload is either applied whole (cache
-transaction first, then the :class:`InboundHandler`) or rejected with a counted
-reason and a log line. Nothing here raises into the network loop.
+payload bytes, where a reply may go, and a way to acknowledge the message to
+the broker, which the router calls once the message is dealt with. Every
+payload is either applied whole (cache transaction first, then the
+:class:`InboundHandler`) or rejected with a counted reason and a log line.
+Nothing here raises into the network loop.
+
+NB: an erasure is acknowledged only once it is complete: the cache file
+scrubbed, the core's memory cleared (``on_erase`` returned) and the outbox's
+scrub recorded on disk. Until then the message is held, not acknowledged (so a
+restart gets it again from the broker's session), retried by :meth:`InboundRouter.retry`,
+and later messages about the same customer wait behind it, in order.
 """
 
 from __future__ import annotations
@@ -36,9 +43,19 @@ _LOGGER = logging.getLogger(__name__)
 MAX_PROFILE_BYTES: Final = 256 * 1024
 MAX_PRODUCT_BYTES: Final = 16 * 1024
 MAX_COMMAND_BYTES: Final = 64 * 1024
+MAX_HELD: Final = 1_000  # messages waiting behind incomplete erasures
+RETRY_ERASE_S: Final = 1.0
 _INDEX: Final = re.compile(r"\[\d+\]")
 
-Reply = Callable[[bytes], None]
+Ack = Callable[[], None]  # acknowledges the message to the broker (a no-op for QoS 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """Where a command's reply was asked to go (the MQTT 5 response topic) and how to send it."""
+
+    topic: str
+    send: Callable[[bytes], None]
 
 
 class InboundHandler(Protocol):
@@ -46,7 +63,10 @@ class InboundHandler(Protocol):
 
     def on_profile(self, profile: CustomerProfile) -> None: ...
 
-    def on_erase(self, customer_id: str) -> None: ...
+    def on_erase(self, customer_id: str) -> None:
+        """Returns once the core has forgotten the customer; raises (for instance
+        TimeoutError) when that is not confirmed: the erasure is then retried."""
+        ...
 
     def on_catalog(self, sku: str, product: dict[str, Any] | None) -> None: ...
 
@@ -92,12 +112,16 @@ class Topics:
             return "commands", parts[5]
         return None
 
-    def safe_reply_topic(self, topic: str) -> bool:
-        """A response topic we may publish to: concrete, bounded, not one of our own."""
-        if not topic or len(topic) > 256 or any(c in topic for c in "+#\x00"):
+    @property
+    def replies(self) -> str:
+        """The only place command replies go: ``{root}/{edge}/replies/`` and below."""
+        return f"{self.root}/{self.edge}/replies/"
+
+    def reply_allowed(self, topic: str) -> bool:
+        """A response topic we may publish to: concrete, bounded, under :attr:`replies`."""
+        if len(topic) > 256 or any(c in topic for c in "+#\x00"):
             return False
-        own = f"{self.root}/{self.edge}/"
-        return not topic.startswith(own + "events/") and topic != self.status
+        return topic.startswith(self.replies) and len(topic) > len(self.replies)
 
 
 def reason_key(reason: str) -> str:
@@ -114,7 +138,7 @@ class InboundRouter:
         topics: Topics,
         cache: LocalCache,
         handler: InboundHandler,
-        after_erase: Callable[[str], None] | None = None,
+        after_erase: Callable[[str], bool] | None = None,
         wall: Callable[[], float] = time.time,
     ) -> None:
         self._topics = topics
@@ -122,15 +146,36 @@ class InboundRouter:
         self._handler = handler
         self._after_erase = after_erase
         self._wall = wall
+        self._held: dict[str, collections.deque[tuple[bytes, Ack]]] = {}
+        self._held_count = 0
+        self._retried = 0.0
         self.counters: collections.Counter[str] = collections.Counter()
 
-    def handle(self, topic: str, payload: bytes, reply: Reply | None) -> bool:
-        """Processes one message. Returns False only when it must not be acknowledged."""
+    def handle(self, topic: str, payload: bytes, reply: Reply | None, ack: Ack) -> None:
+        """Processes one message; calls ``ack`` once it may be acknowledged (now or later).
+
+        Never called: a storage error (the broker redelivers once the edge reconnects).
+        """
         kind_key = self._topics.classify(topic)
         if kind_key is None:
             self._reject("unknown", "topic", topic)
-            return True
+            ack()
+            return
         kind, key = kind_key
+        if kind == "customers" and key in self._held:
+            self._hold(key, payload, ack)  # NB: nothing overtakes an incomplete erasure
+            return
+        if kind == "customers" and not payload and valid_customer_id(key):
+            if self._erase(key):
+                ack()
+            else:
+                self._hold(key, payload, ack)
+            return
+        if self._apply(kind, key, payload, reply):
+            ack()
+
+    def _apply(self, kind: str, key: str, payload: bytes, reply: Reply | None) -> bool:
+        """Applies or rejects one message; False only when it must not be acknowledged."""
         try:
             if kind == "customers":
                 self._customer(key, payload)
@@ -160,9 +205,6 @@ class InboundRouter:
     def _customer(self, customer_id: str, payload: bytes) -> None:
         if not valid_customer_id(customer_id):
             raise InboundError("customer_id: malformed in topic")
-        if not payload:
-            self._erase(customer_id)
-            return
         raw = decode_payload(payload, MAX_PROFILE_BYTES)
         if not isinstance(raw, dict):
             raise ProfileError("profile: expected an object")
@@ -172,14 +214,67 @@ class InboundRouter:
         self.counters["customers.applied"] += 1
         self._handler.on_profile(profile)
 
-    def _erase(self, customer_id: str) -> None:
+    def _erase(self, customer_id: str) -> bool:
+        """True once complete: cache file, core memory, outbox scrub on disk (repeatable)."""
         started = time.monotonic()
-        self._cache.erase_customer(customer_id)
-        self._handler.on_erase(customer_id)
-        if self._after_erase is not None:
-            self._after_erase(customer_id)
+        why = self._erase_everywhere(customer_id)
+        if why is not None:
+            self.counters["customers.erase_incomplete"] += 1
+            _LOGGER.warning(
+                "erasure not complete (%s); not acknowledged, retried in %.0f s",
+                why,
+                RETRY_ERASE_S,
+            )
+            return False
         self.counters["customers.erased"] += 1
         _LOGGER.info("customer erased in %.0f ms", (time.monotonic() - started) * 1000)
+        return True
+
+    def _erase_everywhere(self, customer_id: str) -> str | None:
+        """Why the erasure is not complete, or None when it is."""
+        try:
+            self._cache.erase_customer(customer_id)
+            self._handler.on_erase(customer_id)
+            if self._after_erase is not None and not self._after_erase(customer_id):
+                return "outbox scrub not recorded yet"
+        except Exception as exc:  # noqa: BLE001  # whatever failed, it is incomplete: retried
+            return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        return None
+
+    def _hold(self, customer_id: str, payload: bytes, ack: Ack) -> None:
+        if self._held_count >= MAX_HELD:
+            # NB: not acknowledged either: the broker's session redelivers it after a reconnect
+            self.counters["customers.held_overflow"] += 1
+            return
+        self._held.setdefault(customer_id, collections.deque()).append((payload, ack))
+        self._held_count += 1
+        self.counters["customers.held"] += 1
+
+    @property
+    def holding(self) -> int:
+        """Messages waiting behind incomplete erasures."""
+        return self._held_count
+
+    def retry(self, now: float) -> None:
+        """Retries incomplete erasures (at most every :data:`RETRY_ERASE_S`, monotonic ``now``)
+        and applies, in order, what waited behind each; the link's thread calls it."""
+        if not self._held or now - self._retried < RETRY_ERASE_S:
+            return
+        self._retried = now
+        for customer_id in list(self._held):
+            waiting = self._held[customer_id]
+            while waiting:
+                payload, ack = waiting[0]
+                if not payload:
+                    if not self._erase(customer_id):
+                        break
+                    ack()
+                elif self._apply("customers", customer_id, payload, None):
+                    ack()
+                waiting.popleft()
+                self._held_count -= 1
+            if not waiting:
+                del self._held[customer_id]
 
     # --- catalog ---------------------------------------------------------------------------
 
@@ -199,6 +294,9 @@ class InboundRouter:
     # --- commands --------------------------------------------------------------------------
 
     def _command(self, name: str, payload: bytes, reply: Reply | None) -> None:
+        if reply is not None and not self._topics.reply_allowed(reply.topic):
+            # NB: a reply elsewhere could land on another edge's or central's topics
+            raise InboundError("response_topic: not under this edge's replies/")
         command = parse_command(name, decode_payload(payload, MAX_COMMAND_BYTES))
         if command.name == CONFIG_COMMAND:
             parse_config(command)  # NB: reject malformed config before it reaches the inbox
@@ -210,13 +308,13 @@ class InboundRouter:
         if not new:
             self.counters["commands.duplicate"] += 1
             if reply is not None and stored_reply is not None:
-                reply(stored_reply)
+                reply.send(stored_reply)
             return
         if state == "expired":
             self.counters["commands.expired"] += 1
             _LOGGER.info("command %s %s expired before it arrived; not run", name, command.id)
             if reply is not None:
-                reply(encode_json({"id": command.id, "status": "expired"}))
+                reply.send(encode_json({"id": command.id, "status": "expired"}))
             return
         self.run(command, reply)
 
@@ -227,7 +325,7 @@ class InboundRouter:
         self._cache.inbox_done(command.id, body)
         self.counters["commands.run"] += 1
         if reply is not None:
-            reply(body)
+            reply.send(body)
 
     def _execute(self, command: Command) -> dict[str, Any] | None:
         if command.name == CONFIG_COMMAND:
@@ -264,4 +362,4 @@ class InboundRouter:
         return count
 
 
-__all__ = ["InboundHandler", "InboundRouter", "Topics", "reason_key"]
+__all__ = ["Ack", "InboundHandler", "InboundRouter", "Reply", "Topics", "reason_key"]

@@ -144,13 +144,17 @@ class Outbox:
         """
         self._intake.put(event)
 
-    def request_scrub(self) -> None:
-        """After an erasure: once every event stored so far has left, purge the file's free space.
+    def request_scrub(self, wait_s: float = 0.0) -> bool:
+        """After an erasure: once every event queued so far has left, purge the file's free space.
+
+        Returns True once the request is on disk (its watermark committed, so a
+        restart still scrubs), waiting at most ``wait_s`` for that; False if not
+        yet (the request stands and is recorded with a later commit).
 
         NB: the caller must call this only after the core has forgotten the
         customer, so that every event that names them is already queued.
         """
-        self._intake.request_scrub()
+        return self._intake.request_scrub(wait_s)
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Waits until everything queued so far is committed (tests, shutdown)."""
@@ -234,9 +238,9 @@ class Outbox:
             now=self._wall(),
             tally=self._dropped,
         )
+        if scrub:
+            self._intake.scrub_covered(len(deferred))
         with self._intake.cond:
-            if scrub:
-                self._intake.scrub_requested = False
             self._intake.stats["committed"] += len(committed)
             self._intake.stats["commits"] += 1
         if committed:

@@ -67,6 +67,14 @@ class Intake:
         self._acks_since = 0.0
         self._unsequenced: DropCounts = collections.Counter()
         self.scrub_requested = False
+        # NB: a scrub's watermark must cover every event queued before it was asked for,
+        # also those still waiting behind a full batch: count what went in and what the
+        # writer has taken for good (the queue is FIFO, so that is always a prefix).
+        self._appended = 0
+        self._taken = 0
+        self._scrub_target = 0
+        self._scrub_asked = 0  # tickets handed out by request_scrub
+        self._scrub_done = 0  # the last ticket whose watermark is committed
         self._busy = False
         self._held = 0  # events the writer has taken and not yet stored or given back
         self.closing = False
@@ -94,6 +102,7 @@ class Intake:
             if self.closing:
                 raise OutboxClosedError(f"outbox closed; {event.type} {event.id} not stored")
             self._queue.append((time.monotonic(), event))
+            self._appended += 1
             self.stats["emitted"] += 1
             if len(self._queue) >= self._batch or len(self._queue) == 1:
                 self.cond.notify_all()
@@ -102,16 +111,38 @@ class Intake:
         """Queues ``event`` past the limit (the outbox's own alerts about itself)."""
         with self.cond:
             self._queue.append((time.monotonic(), event))
+            self._appended += 1
             self.cond.notify_all()
 
-    def request_scrub(self) -> None:
+    def request_scrub(self, wait_s: float) -> bool:
+        """Asks for a scrub after everything queued so far; True once its watermark is committed.
+
+        Waits at most ``wait_s`` (0: not at all). The request stands either way.
+        """
+        deadline = time.monotonic() + wait_s
         with self.cond:
             self.scrub_requested = True
+            self._scrub_target = self._appended
+            self._scrub_asked += 1
+            ticket = self._scrub_asked
             self.cond.notify_all()
+            while self._scrub_done < ticket:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self.cond.wait(min(left, 0.05))
+        return True
 
-    def scrub_recorded(self) -> None:
+    def scrub_covered(self, deferred: int) -> bool:
+        """After a commit that recorded a watermark (``deferred`` events go back to the queue):
+        True, and the request is settled, if that watermark covers every event it had to."""
         with self.cond:
+            if self._taken - deferred < self._scrub_target:
+                return False
             self.scrub_requested = False
+            self._scrub_done = self._scrub_asked
+            self.cond.notify_all()
+            return True
 
     # --- the link ----------------------------------------------------------------------------
 
@@ -166,6 +197,7 @@ class Intake:
             self._unsequenced = collections.Counter()
             self._busy = not batch.empty
             self._held = len(batch.events)
+            self._taken += len(batch.events)
             self.cond.notify_all()
             return batch
 
@@ -175,6 +207,7 @@ class Intake:
             now = time.monotonic()
             for event in reversed(events):
                 self._queue.appendleft((now, event))
+            self._taken -= len(events)
             self._held = 0
             self.acks |= acks
             self._unsequenced.update(drops)

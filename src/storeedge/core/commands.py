@@ -18,6 +18,10 @@ NAME: Final = re.compile(r"^[a-z][a-z0-9_\-]{0,31}(\.[a-z][a-z0-9_\-]{0,31}){0,3
 _ID: Final = re.compile(r"^[\x21-\x7e]{1,128}$")
 MAX_DEPTH: Final = 32
 CONFIG_COMMAND: Final = "config.set"
+# NB: config versions are a counter central keeps per store. The bound keeps a forged
+# push from parking the version where no real one can ever pass it (2**53 - 1 made
+# every later push "stale"); 32 bits are plenty for a counter and fit any column.
+MAX_CONFIG_VERSION: Final = 2**31 - 1
 
 
 class InboundError(ValueError):
@@ -130,10 +134,12 @@ def parse_command(name: str, raw: object) -> Command:
 
 
 def parse_config(command: Command) -> tuple[int, dict[str, Any]]:
-    """``config.set`` data: ``{"version": int >= 1, "settings": {...}}``."""
+    """``config.set`` data: ``{"version": 1 .. MAX_CONFIG_VERSION, "settings": {...}}``."""
     version = command.data.get("version")
-    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version < 2**53:
-        raise CommandError("data.version: expected an integer from 1")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise CommandError("data.version: expected an integer")
+    if not 1 <= version <= MAX_CONFIG_VERSION:
+        raise CommandError(f"data.version: out of range (1 to {MAX_CONFIG_VERSION})")
     settings = command.data.get("settings")
     if not isinstance(settings, dict):
         raise CommandError("data.settings: expected an object")
