@@ -54,6 +54,7 @@ class CentralSimulator:
         client_id: str | None = None,
         persistent: bool = False,
         keep_events: bool = True,
+        credentials: tuple[str, str] | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -71,6 +72,8 @@ class CentralSimulator:
             client_id=client_id or f"central-sim-{uuid.uuid4().hex[:8]}",
             protocol=MQTTProtocolVersion.MQTTv5,
         )
+        if credentials is not None:
+            self._client.username_pw_set(*credentials)
         self._client.reconnect_delay_set(1, 2)
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message

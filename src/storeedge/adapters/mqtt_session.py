@@ -34,6 +34,7 @@ from storeedge.config import MqttSettings
 _LOGGER = logging.getLogger(__name__)
 
 _UNSUPPORTED_PROTOCOL: Final = frozenset({1, 132})  # 3.1.1 "unacceptable version", 5 "0x84"
+SESSION_TAKEN_OVER: Final = 0x8E  # MQTT 5 DISCONNECT: another client connected with our id
 
 
 def new_properties(packet_type: int) -> Properties:
@@ -281,6 +282,15 @@ class Session:
             client.subscribe([(t, 1) for t in topics])
 
     def disconnected(self, reason: ReasonCode) -> None:
+        if reason.value == SESSION_TAKEN_OVER:
+            # NB: the edge cannot prevent this; the broker must tie the client id to the
+            # edge's credentials (use_username_as_clientid, docs/sync.md). We say so loudly.
+            self._counters["session_taken_over"] += 1
+            _LOGGER.error(
+                "another MQTT client connected with this edge's client id %s and took its "
+                "session over; check the broker's credentials and ACL",
+                self.client_id,
+            )
         if self.connected:
             self._counters["disconnects"] += 1
             _LOGGER.warning("MQTT disconnected: %s", reason)
