@@ -148,13 +148,15 @@ class InboundRouter:
         self._wall = wall
         self._held: dict[str, collections.deque[tuple[bytes, Ack]]] = {}
         self._held_count = 0
+        self._cache_erased: set[str] = set()  # held erasures whose cache part is done
         self._retried = 0.0
         self.counters: collections.Counter[str] = collections.Counter()
 
     def handle(self, topic: str, payload: bytes, reply: Reply | None, ack: Ack) -> None:
         """Processes one message; calls ``ack`` once it may be acknowledged (now or later).
 
-        Never called: a storage error (the broker redelivers once the edge reconnects).
+        After a storage error ``ack`` is never called: the broker redelivers the message
+        once the edge reconnects.
         """
         kind_key = self._topics.classify(topic)
         if kind_key is None:
@@ -226,6 +228,7 @@ class InboundRouter:
                 RETRY_ERASE_S,
             )
             return False
+        self._cache_erased.discard(customer_id)
         self.counters["customers.erased"] += 1
         _LOGGER.info("customer erased in %.0f ms", (time.monotonic() - started) * 1000)
         return True
@@ -233,7 +236,9 @@ class InboundRouter:
     def _erase_everywhere(self, customer_id: str) -> str | None:
         """Why the erasure is not complete, or None when it is."""
         try:
-            self._cache.erase_customer(customer_id)
+            if customer_id not in self._cache_erased:  # NB: a retry does not VACUUM again
+                self._cache.erase_customer(customer_id)
+                self._cache_erased.add(customer_id)
             self._handler.on_erase(customer_id)
             if self._after_erase is not None and not self._after_erase(customer_id):
                 return "outbox scrub not recorded yet"
@@ -245,6 +250,7 @@ class InboundRouter:
         if self._held_count >= MAX_HELD:
             # NB: not acknowledged either: the broker's session redelivers it after a reconnect
             self.counters["customers.held_overflow"] += 1
+            self._cache_erased.discard(customer_id)  # NB: the redelivery starts from scratch
             return
         self._held.setdefault(customer_id, collections.deque()).append((payload, ack))
         self._held_count += 1
