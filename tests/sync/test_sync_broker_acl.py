@@ -23,6 +23,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
+from polling import wait_until
 from synckit import EdgeSync, alert, fast
 
 from simulators.central import CentralSimulator
@@ -38,15 +39,6 @@ PASSWORDS = {
     "store-042-edge-1": "edge-042-secret",
     "store-043-edge-1": "edge-043-secret",
 }
-
-
-def _until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
 
 
 @pytest.fixture
@@ -131,12 +123,12 @@ class Probe:
 
     def subscribe(self, topic: str) -> list[ReasonCode]:
         _rc, mid = self.client.subscribe(topic, qos=1)
-        assert _until(lambda: mid in self.suback)
+        assert wait_until(lambda: mid in self.suback, 10.0)
         return self.suback[mid]
 
     def publish(self, topic: str, payload: bytes, retain: bool = False) -> ReasonCode:
         info = self.client.publish(topic, payload, qos=1, retain=retain)
-        assert _until(lambda: info.mid in self.puback)
+        assert wait_until(lambda: info.mid in self.puback, 10.0)
         return self.puback[info.mid]
 
     def close(self) -> None:
@@ -174,7 +166,7 @@ def test_the_edge_works_under_the_acl_and_another_store_cannot_read_or_write_its
     # the other store's edge, trying this edge's client id as well
     rogue = Probe(port, edge.link.client_id, ("store-043-edge-1", PASSWORDS["store-043-edge-1"]))
     try:
-        assert _until(lambda: edge.link.connected)
+        assert wait_until(lambda: edge.link.connected, 10.0)
         assert rogue.subscribe("storeedge/v1/store-043/customers/+")[0].value == 1  # its own
         # NB: mosquitto 2.0 may grant a wildcard SUBACK and then withholds every message
         # the ACL does not let this user read: what counts is that nothing arrives (below)
@@ -183,13 +175,13 @@ def test_the_edge_works_under_the_acl_and_another_store_cannot_read_or_write_its
 
         # the edge works: profiles and commands down, events and replies up
         central.publish_profile(jean_profile)
-        assert _until(lambda: "C-000123" in edge.handler.profiles)
+        assert wait_until(lambda: "C-000123" in edge.handler.profiles, 10.0)
         command_id = central.send_command("edge-1", "pairing.claim", {"kiosk": "k-1"})
         assert central.wait_for(lambda c: command_id in c.replies, 10)
         for n in range(5):
             edge.outbox.emit(alert(n))
         assert central.wait_for(lambda c: c.checker.counts["unique"] == 5, 10)
-        assert _until(lambda: edge.outbox.pending() == 0)
+        assert wait_until(lambda: edge.outbox.pending() == 0, 10.0)
 
         # the other store cannot write here: no profile, erasure, command or event gets in
         forged = {**jean_profile, "display_name": "Forged"}
@@ -232,11 +224,13 @@ def test_without_the_broker_rule_anyone_with_the_client_id_kicks_the_edge_off(
     """Why the ACL section needs use_username_as_clientid: the edge alone cannot stop this."""
     edge = EdgeSync(fast(make_settings(port=mosquitto.port))).start()
     try:
-        assert _until(lambda: edge.link.connected)
+        assert wait_until(lambda: edge.link.connected, 10.0)
         thief = Probe(mosquitto.port, edge.link.client_id, None)
-        assert _until(lambda: edge.link.counters["disconnects"] >= 1)
+        assert wait_until(lambda: edge.link.counters["disconnects"] >= 1, 10.0)
         thief.close()
-        assert _until(lambda: edge.link.connected)  # and it comes back once the thief leaves
+        assert wait_until(
+            lambda: edge.link.connected, 10.0
+        )  # and it comes back once the thief leaves
     finally:
         edge.stop()
 

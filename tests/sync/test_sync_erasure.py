@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from polling import wait_until
 from synckit import EdgeSync, RecordingHandler, arrival, fast
 
 from simulators.central import CentralSimulator
@@ -72,8 +73,8 @@ def test_erasure_leaves_no_byte_in_any_file(
         for other in others(60, jean_profile)[30:]:
             central.publish_profile(other)
         central.send_command("edge-1", "pairing.claim", {"customer_id": JEAN_ID, "kiosk": "k-1"})
-        assert _until(lambda: len(edge.cache.profile_ids()) == 61)
-        assert _until(lambda: len(edge.handler.commands) == 1)
+        assert wait_until(lambda: len(edge.cache.profile_ids()) == 61, 10.0)
+        assert wait_until(lambda: len(edge.handler.commands) == 1, 10.0)
         for n in range(300):
             edge.outbox.emit(arrival(n, customer_id=JEAN_ID if n % 3 == 0 else "C-900001"))
         assert central.wait_for(lambda c: c.checker.counts["unique"] >= 300, 20)
@@ -81,11 +82,11 @@ def test_erasure_leaves_no_byte_in_any_file(
 
         started = time.monotonic()
         central.erase_profile(JEAN_ID)
-        assert _until(lambda: edge.handler.erased == [JEAN_ID], 1.0)
+        assert wait_until(lambda: edge.handler.erased == [JEAN_ID], 1.0)
         assert time.monotonic() - started < 1.0
         assert JEAN_ID not in edge.cache.profile_ids()
-        assert _until(
-            lambda: edge.outbox.pending() == 0 and edge.outbox.stats().get("scrubs", 0) >= 1
+        assert wait_until(
+            lambda: edge.outbox.pending() == 0 and edge.outbox.stats().get("scrubs", 0) >= 1, 10.0
         )
         assert raw_hits(settings.data.dir, wanted) == []
         assert len(edge.cache.profiles()) == 60  # the others are untouched
@@ -116,20 +117,11 @@ def test_erasure_waits_for_the_events_already_decided(
         central.start()
         edge.start()
         assert central.wait_for(lambda c: c.checker.counts["unique"] >= 50, 20)
-        assert _until(lambda: edge.outbox.stats().get("scrubs", 0) >= 1)
+        assert wait_until(lambda: edge.outbox.stats().get("scrubs", 0) >= 1, 10.0)
         central.stop()
         assert raw_hits(settings.data.dir, {"id": JEAN_ID.encode()}) == []
     finally:
         edge.stop()
-
-
-def _until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 # --- an erasure the core does not confirm in time -------------------------------------------
@@ -184,19 +176,21 @@ def test_an_erasure_the_core_did_not_confirm_is_completed_before_it_is_acknowled
     edge.start()
     try:
         central.publish_profile(jean_profile)
-        assert _until(lambda: JEAN_ID in edge.cache.profile_ids())
+        assert wait_until(lambda: JEAN_ID in edge.cache.profile_ids(), 10.0)
         for n in range(20):
             edge.outbox.emit(arrival(n, customer_id=JEAN_ID))
         assert central.wait_for(lambda c: c.checker.counts["unique"] >= 20, 10)
         central.erase_profile(JEAN_ID)
-        assert _until(lambda: JEAN_ID not in edge.cache.profile_ids())  # the cache part is done
+        assert wait_until(
+            lambda: JEAN_ID not in edge.cache.profile_ids(), 10.0
+        )  # the cache part is done
         time.sleep(4 * slow.timeout)  # the core call times out, and the first retry's too
         assert edge.link.inbound_counters.get("customers.erased", 0) == 0
         assert edge.outbox.stats().get("scrubs", 0) == 0
         slow.release.set()  # the core answers again
-        assert _until(lambda: edge.link.inbound_counters.get("customers.erased", 0) == 1)
+        assert wait_until(lambda: edge.link.inbound_counters.get("customers.erased", 0) == 1, 10.0)
         assert slow.forgotten[0] == JEAN_ID
-        assert _until(lambda: edge.outbox.stats().get("scrubs", 0) >= 1)
+        assert wait_until(lambda: edge.outbox.stats().get("scrubs", 0) >= 1, 10.0)
         assert edge.link.connected
     finally:
         edge.stop()
@@ -204,7 +198,7 @@ def test_an_erasure_the_core_did_not_confirm_is_completed_before_it_is_acknowled
     # acknowledged once complete: the broker does not deliver it again to the next run
     again = EdgeSync(settings).start()
     try:
-        assert _until(lambda: again.link.connected)
+        assert wait_until(lambda: again.link.connected, 10.0)
         time.sleep(1.5)
         assert again.handler.erased == []
     finally:
@@ -224,12 +218,12 @@ def test_an_erasure_still_incomplete_at_a_stop_is_redelivered_to_the_next_run(
     edge.start()
     try:
         central.publish_profile(jean_profile)
-        assert _until(lambda: JEAN_ID in edge.cache.profile_ids())
+        assert wait_until(lambda: JEAN_ID in edge.cache.profile_ids(), 10.0)
         for n in range(20):
             edge.outbox.emit(arrival(n, customer_id=JEAN_ID))
         assert central.wait_for(lambda c: c.checker.counts["unique"] >= 20, 10)
         central.erase_profile(JEAN_ID)
-        assert _until(lambda: JEAN_ID not in edge.cache.profile_ids())
+        assert wait_until(lambda: JEAN_ID not in edge.cache.profile_ids(), 10.0)
         time.sleep(2 * slow.timeout)  # the core call times out
     finally:
         edge.stop()  # the core never answered
@@ -237,8 +231,8 @@ def test_an_erasure_still_incomplete_at_a_stop_is_redelivered_to_the_next_run(
     assert edge.link.inbound_counters.get("customers.erased", 0) == 0
     again = EdgeSync(settings).start()  # same client id: the broker's session has the message
     try:
-        assert _until(lambda: again.handler.erased == [JEAN_ID])
-        assert _until(lambda: again.outbox.stats().get("scrubs", 0) >= 1)
+        assert wait_until(lambda: again.handler.erased == [JEAN_ID], 10.0)
+        assert wait_until(lambda: again.outbox.stats().get("scrubs", 0) >= 1, 10.0)
         assert raw_hits(settings.data.dir, {"id": JEAN_ID.encode()}) == []
     finally:
         again.stop()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from polling import wait_until
 from synckit import EdgeSync, alert, fast
 
 from simulators.central import CentralSimulator
@@ -19,15 +19,6 @@ from storeedge.config import Settings
 ROOT = "storeedge/v1/store-042"
 
 
-def _until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
-
-
 @pytest.fixture
 def pair(
     mosquitto: PrivateMosquitto, make_settings: Callable[..., Settings]
@@ -35,7 +26,7 @@ def pair(
     central = CentralSimulator(mosquitto.host, mosquitto.port, "store-042")
     central.start()
     edge = EdgeSync(fast(make_settings(port=mosquitto.port))).start()
-    assert _until(lambda: edge.link.connected)
+    assert wait_until(lambda: edge.link.connected, 10.0)
     yield edge, central
     edge.stop()
     central.stop()
@@ -59,7 +50,7 @@ def test_hostile_payloads_are_counted_and_valid_ones_still_apply(
     for topic, payload in hostile:
         central.publish_raw(topic, payload)
     central.publish_profile(jean_profile)
-    assert _until(lambda: "C-000123" in edge.handler.profiles)
+    assert wait_until(lambda: "C-000123" in edge.handler.profiles, 10.0)
     counters = edge.link.inbound_counters
     rejected = sum(v for k, v in counters.items() if k.endswith(".rejected"))
     assert rejected == len(hostile), counters
@@ -121,9 +112,11 @@ def test_a_refused_puback_keeps_the_row(
 ) -> None:
     edge = EdgeSync(fast(make_settings(port=denying_broker))).start()
     try:
-        assert _until(lambda: edge.link.connected)
+        assert wait_until(lambda: edge.link.connected, 10.0)
         edge.outbox.emit(alert(1))
-        assert _until(lambda: any(k.startswith("puback_failed") for k in edge.link.counters))
+        assert wait_until(
+            lambda: any(k.startswith("puback_failed") for k in edge.link.counters), 10.0
+        )
         assert edge.outbox.pending() == 1  # not deleted: the broker did not take it
         assert edge.link.counters["acked"] == 0
     finally:

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from polling import wait_until
 from synckit import alert, arrival, telemetry
 
 from storeedge.adapters.outbox import Committed, Outbox, OutboxRow
@@ -277,9 +278,7 @@ def test_a_scrub_waits_for_every_event_queued_before_it_and_is_on_disk_when_conf
         assert row[0] >= 300  # the last event about the customer is under the watermark
         drain(outbox)
         assert outbox.flush()
-        deadline = time.monotonic() + 10
-        while outbox.stats().get("scrubs", 0) < 1 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        assert wait_until(lambda: outbox.stats().get("scrubs", 0) >= 1, 10.0)
         assert outbox.stats().get("scrubs", 0) == 1
         assert b"C-000123" not in path.read_bytes()
     finally:

@@ -16,6 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from polling import wait_until
 from synckit import EdgeSync, alert, fast
 
 from simulators.central import CentralSimulator
@@ -142,15 +143,6 @@ def _tls_settings(
     return dataclasses.replace(base, mqtt=mqtt)
 
 
-def _until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
-
-
 def test_tls_with_verified_server_and_client_certificate(
     tls_broker: TlsBroker, pki: Pki, make_settings: Callable[..., Settings]
 ) -> None:
@@ -161,7 +153,7 @@ def test_tls_with_verified_server_and_client_certificate(
     )
     edge = EdgeSync(settings).start()
     try:
-        assert _until(lambda: edge.link.connected)
+        assert wait_until(lambda: edge.link.connected, 10.0)
         edge.outbox.emit(alert(1))
         assert central.wait_for(lambda c: c.checker.counts["unique"] == 1, 10)
     finally:
@@ -185,14 +177,15 @@ def test_tls_refuses_what_it_cannot_verify(
         settings = _tls_settings(fast(make_settings()), tls_broker.tls_port, pki.ca, None, None)
     edge = EdgeSync(settings).start()
     try:
-        assert _until(
+        assert wait_until(
             lambda: (
                 edge.link.counters["connect_failures"]
                 + edge.link.counters["disconnects"]
                 + edge.link.counters["loop_errors"]
                 >= 1
                 or bool(edge.link.last_error)
-            )
+            ),
+            10.0,
         )
         time.sleep(1.0)
         assert not edge.link.connected
@@ -210,7 +203,7 @@ def test_falls_back_to_mqtt_311_when_the_broker_refuses_5(
     central.start()
     edge = EdgeSync(fast(make_settings(port=proxy.port))).start()
     try:
-        assert _until(lambda: edge.link.connected, 15)
+        assert wait_until(lambda: edge.link.connected, 15)
         assert edge.link.protocol == "3.1.1"
         edge.outbox.emit(alert(1))
         assert central.wait_for(lambda c: c.checker.counts["unique"] == 1, 10)

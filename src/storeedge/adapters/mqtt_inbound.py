@@ -281,6 +281,9 @@ class InboundRouter:
                 self._held_count -= 1
             if not waiting:
                 del self._held[customer_id]
+        # NB: counted from the end: a core that is slow to refuse still leaves the link
+        # RETRY_ERASE_S of ordinary network turns between attempts
+        self._retried = time.monotonic()
 
     # --- catalog ---------------------------------------------------------------------------
 
