@@ -123,7 +123,8 @@ def run_demo(web_port: int = 8080, data_dir: Path | None = None) -> int:
             say(f"storeedge demo: could not start: {exc}")
             return 1
         assert demo.edge is not None
-        say(f"kiosk:   {demo.edge.web.kiosk_url()}")
+        # NB: a one-time enrolment URL: the browser opening it becomes kiosk-1's screen.
+        say(f"kiosk:   {demo.edge.web.enrol_url('kiosk-1')}")
         say(f"staff:   {demo.edge.web.staff_url()}")
         say(f"broker:  mqtt://{demo.broker.host}:{demo.broker.port} (private mosquitto)")
         say(f"data:    {demo.data_dir}")

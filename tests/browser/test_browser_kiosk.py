@@ -19,7 +19,9 @@ LIVE = "#kiosk[data-link='up']"
 
 def open_kiosk(page: Page, stack: Stack, kiosk_id: str = "kiosk-1") -> None:
     stack.web.start()
-    page.goto(stack.web.kiosk_url(kiosk_id))
+    # NB: as a technician enrols a screen: the one-time URL, which lands on the kiosk page.
+    page.goto(stack.web.enrol_url(kiosk_id))
+    assert page.url == stack.web.kiosk_url(kiosk_id)
     page.wait_for_selector(LIVE, state="attached")
 
 
@@ -132,3 +134,13 @@ def test_kiosk_reconnects_when_the_edge_comes_back(
     expect(kiosk_page.locator("#link-status")).to_be_hidden()
     stack.show(Greeting("kiosk-1", "Jean", "fr"))
     expect(kiosk_page.locator("#greeting .greeting-hello")).to_have_text("Bonjour Jean")
+
+
+def test_a_screen_that_is_not_enrolled_says_so(kiosk_page: Page, stack: Stack) -> None:
+    stack.web.start()
+    kiosk_page.goto(stack.web.kiosk_url("kiosk-1"))
+
+    notice = kiosk_page.get_by_test_id("not-enrolled")
+    expect(notice).to_contain_text("Cet écran n'est pas enregistré")
+    expect(notice).to_contain_text("storeedge kiosk-enrol --config")
+    assert kiosk_page.locator("#kiosk").count() == 0

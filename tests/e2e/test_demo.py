@@ -54,8 +54,16 @@ def test_jean_arrives_at_central_and_is_greeted_at_the_kiosk(demo: Any) -> None:
     staff = socketio.Client(reconnection=False)
     for name in ("arrival", "alert"):
         staff.on(name, lambda data, n=name: staff_seen.append((n, data)), namespace="/staff")
+    # NB: the kiosk's browser was enrolled (what `storeedge kiosk-enrol` hands out).
+    token = web.kiosks.enrolments.issue("kiosk-1")
+    spent = web.kiosks.enrolments.redeem(token)
+    assert spent is not None
     kiosk.connect(
-        base, namespaces=["/kiosk"], auth={"kiosk_id": "kiosk-1"}, transports=["websocket"]
+        base,
+        namespaces=["/kiosk"],
+        auth={"kiosk_id": "kiosk-1"},
+        headers={"Cookie": f"storeedge_kiosk={spent[0]}.{spent[1]}"},
+        transports=["websocket"],
     )
     staff.connect(base, namespaces=["/staff"], transports=["websocket"])
     try:

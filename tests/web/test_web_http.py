@@ -22,8 +22,8 @@ def page_config(html: str, element_id: str) -> dict[str, Any]:
     return loaded
 
 
-def test_home_is_the_first_kiosk_in_french(stack: Stack) -> None:
-    response = stack.web.app.test_client().get("/")
+def test_home_is_the_enrolled_kiosk_in_french(stack: Stack) -> None:
+    response = stack.enrolled_client("kiosk-1").get("/")
 
     assert response.status_code == 200
     html = response.get_data(as_text=True)
@@ -38,7 +38,7 @@ def test_home_is_the_first_kiosk_in_french(stack: Stack) -> None:
 
 
 def test_kiosk_page_by_id_uses_its_language_and_lang_override(stack: Stack) -> None:
-    client = stack.web.app.test_client()
+    client = stack.enrolled_client("kiosk-2")
 
     english = client.get("/kiosk/kiosk-2").get_data(as_text=True)
     assert "Scan your member card" in english
@@ -80,7 +80,7 @@ def test_staff_page_without_pin_says_so(stack: Stack) -> None:
 
 
 def test_healthz(stack: Stack) -> None:
-    client = stack.web.app.test_client()
+    client = stack.web.app.test_client()  # NB: from loopback: the detailed body
 
     ok = client.get("/healthz")
     assert ok.status_code == 200
@@ -106,7 +106,7 @@ def test_bad_requests_get_clear_4xx(stack: Stack) -> None:
 
 
 def test_security_headers(stack: Stack) -> None:
-    response = stack.web.app.test_client().get("/")
+    response = stack.enrolled_client().get("/")
 
     csp = response.headers["Content-Security-Policy"]
     assert "default-src 'self'" in csp

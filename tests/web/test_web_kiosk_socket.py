@@ -12,9 +12,7 @@ from storeedge.config import Settings
 
 
 def kiosk_client(stack: Stack, kiosk_id: str) -> Any:
-    client = stack.web.socketio.test_client(
-        stack.web.app, namespace="/kiosk", auth={"kiosk_id": kiosk_id}
-    )
+    client = stack.kiosk_socket(kiosk_id)
     assert client.is_connected("/kiosk")
     return client
 

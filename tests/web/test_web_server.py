@@ -14,7 +14,7 @@ import pytest
 import socketio
 import websocket
 from polling import wait_until
-from webharness import Stack
+from webharness import Stack, enrolled_cookie
 
 # NB: the client's engine logs to stderr by default; through a named logger it reaches
 # pytest's log capture instead.
@@ -37,7 +37,9 @@ def test_served_kiosk_greets_jean_over_websocket(
     assert stack.web.kiosk_url() == f"http://127.0.0.1:{stack.web.port}/"
     assert stack.web.kiosk_url("kiosk-2").endswith("/kiosk/kiosk-2")
     assert stack.web.staff_url().endswith("/staff")
-    with urllib.request.urlopen(stack.web.kiosk_url()) as page:  # loopback URL
+    cookie = enrolled_cookie(stack.web, "kiosk-1")
+    request = urllib.request.Request(stack.web.kiosk_url(), headers={"Cookie": cookie})
+    with urllib.request.urlopen(request) as page:  # loopback URL
         assert page.status == 200
 
     received: list[Any] = []
@@ -47,6 +49,7 @@ def test_served_kiosk_greets_jean_over_websocket(
         stack.web.base_url(),
         namespaces=["/kiosk"],
         auth={"kiosk_id": "kiosk-1"},
+        headers={"Cookie": cookie},
         transports=["websocket"],
         wait_timeout=5,
     )

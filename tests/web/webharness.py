@@ -25,7 +25,7 @@ from storeedge.core.profiles import parse_profile
 from storeedge.core.screens import AlertView, Greeting, ScreenMessage
 from storeedge.gateway import CoreGateway
 from storeedge.runtime import CoreLoop
-from storeedge.web import TestConfig, WebApp
+from storeedge.web import TestConfig, WebApp, enrol
 
 # CONTRACTS section 2: the Eddystone service UUID an app's EID frame travels under.
 EDDYSTONE_UUID = "0000feaa-0000-1000-8000-00805f9b34fb"
@@ -104,9 +104,40 @@ class Stack:
     def open_alerts(self) -> list[AlertView]:
         return self.core.call(lambda: [a.view() for a in self.pipeline.alerts.open_alerts()])
 
+    def enrolled_client(self, kiosk_id: str = "kiosk-1") -> Any:
+        """A Flask test client holding ``kiosk_id``'s screen credential (enrolled once)."""
+        client = self.web.app.test_client()
+        enrol_kiosk(client, self.web, kiosk_id)
+        return client
+
+    def kiosk_socket(self, kiosk_id: str = "kiosk-1") -> Any:
+        """A Socket.IO test client of the /kiosk namespace, from an enrolled browser."""
+        return self.web.socketio.test_client(
+            self.web.app,
+            namespace="/kiosk",
+            auth={"kiosk_id": kiosk_id},
+            flask_test_client=self.enrolled_client(kiosk_id),
+        )
+
     def close(self) -> None:
         self.web.stop()
         self.core.stop()
+
+
+def enrol_kiosk(flask_client: Any, web: WebApp, kiosk_id: str) -> None:
+    """What a technician does with `storeedge kiosk-enrol`: open the one-time URL."""
+    token = web.kiosks.enrolments.issue(kiosk_id)
+    response = flask_client.get(f"/enrol/{token}")
+    assert response.status_code == 303, response.status_code
+    assert response.headers["Location"] == f"/kiosk/{kiosk_id}"
+
+
+def enrolled_cookie(web: WebApp, kiosk_id: str = "kiosk-1") -> str:
+    """A ``Cookie`` header value for clients over the network (Socket.IO, websocket)."""
+    token = web.kiosks.enrolments.issue(kiosk_id)
+    spent = web.kiosks.enrolments.redeem(token)
+    assert spent is not None
+    return f"{enrol.COOKIE}={spent[0]}.{spent[1]}"
 
 
 def build_stack(settings: Settings, profiles: list[dict[str, Any]]) -> Stack:

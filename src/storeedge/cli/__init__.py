@@ -79,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor.register(sub)
     recordings.register(sub)
+    from storeedge.web import enrol, tls
+
+    enrol.register(sub)
+    tls.register(sub)
     return parser
 
 

@@ -91,6 +91,12 @@ class WebSettings:
     host: str = "127.0.0.1"
     port: int = 8080
     staff_pin_hash: str | None = field(default=None, repr=False)
+    # Host names the screens answer to besides IP literals and localhost (DNS rebinding).
+    allowed_hosts: tuple[str, ...] = ()
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    # The one address whose X-Forwarded-For/-Proto/-Host are believed (a reverse proxy).
+    trusted_proxy: str | None = None
 
 
 @dataclass(frozen=True)

@@ -11,15 +11,15 @@ import secrets
 from datetime import timedelta
 from typing import Any, ClassVar
 
-from flask import Flask, Response, abort, jsonify, request
+from flask import Flask, Response, abort, jsonify, request, session
 from flask_socketio import SocketIO
 from werkzeug.exceptions import HTTPException
 
 from storeedge.core.settings import Settings
 from storeedge.gateway import CoreGateway
-from storeedge.web import kiosk, staff
+from storeedge.web import enrol, kiosk, staff
 from storeedge.web.assets import kiosk_ui_dir, load_catalogs
-from storeedge.web.auth import PinGuard
+from storeedge.web.auth import PinGuard, may_see_details
 from storeedge.web.context import EXTENSION, HealthSections, WebContext, context_of
 from storeedge.web.pages import render_page
 from storeedge.web.sink import SocketUi
@@ -90,6 +90,7 @@ def create_app(
         health=HealthSections(),
     )
     app.extensions[EXTENSION] = context
+    enrol.install(app, settings.data.dir, frozenset(k.id for k in settings.kiosks))
     app.register_blueprint(kiosk.bp)
     app.register_blueprint(staff.bp)
     app.add_url_rule("/healthz", "healthz", _healthz)
@@ -117,6 +118,8 @@ def _healthz() -> tuple[Response, int]:
     body.update(sections)
     if not sections_ok:
         body["status"] = "degraded"
+    if not may_see_details(session, ctx.guard):
+        body = {"status": body["status"]}  # NB: the store network learns ok / degraded only
     return jsonify(body), 200 if core_ok else 503
 
 

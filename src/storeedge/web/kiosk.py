@@ -16,6 +16,7 @@ from flask_socketio import Namespace, join_room
 from storeedge.core.settings import KioskSettings
 from storeedge.gateway import CoreBusyError
 from storeedge.web.context import WebContext, context_of
+from storeedge.web.enrol import enrolled_kiosk_id, not_enrolled_page, require_enrolled_kiosk
 from storeedge.web.pages import current_sid, page_language, render_page
 from storeedge.web.sink import KIOSK_NS, kiosk_room
 
@@ -25,19 +26,25 @@ bp = Blueprint("kiosk", __name__)
 
 
 @bp.get("/")
-def home() -> str:
+def home() -> str | tuple[str, int]:
     ctx = context_of()
     if not ctx.settings.kiosks:
         return render_page(ctx, "no_kiosk.html", page_language("fr"))
-    return _kiosk_page(ctx, ctx.settings.kiosks[0])
+    enrolled = enrolled_kiosk_id()  # NB: the kiosk this browser is the screen of
+    settings = ctx.kiosk(enrolled) if enrolled else None
+    if settings is None or not require_enrolled_kiosk(settings.id):
+        return not_enrolled_page(None)
+    return _kiosk_page(ctx, settings)
 
 
 @bp.get("/kiosk/<kiosk_id>")
-def kiosk(kiosk_id: str) -> str:
+def kiosk(kiosk_id: str) -> str | tuple[str, int]:
     ctx = context_of()
     settings = ctx.kiosk(kiosk_id)
     if settings is None:
         abort(404, description="unknown kiosk")
+    if not require_enrolled_kiosk(kiosk_id):
+        return not_enrolled_page(kiosk_id)
     return _kiosk_page(ctx, settings)
 
 
@@ -61,6 +68,8 @@ class KioskNamespace(Namespace):  # type: ignore[misc]  # NB: flask_socketio is 
         kiosk_id = auth.get("kiosk_id") if isinstance(auth, dict) else None
         if not isinstance(kiosk_id, str) or self._ctx.kiosk(kiosk_id) is None:
             raise Refused("unknown kiosk")
+        if not require_enrolled_kiosk(kiosk_id):
+            raise Refused("not enrolled")
         session["kiosk_id"] = kiosk_id  # NB: Flask-SocketIO keeps a session per connection
         join_room(kiosk_room(kiosk_id))
         _LOGGER.info("kiosk %s connected", kiosk_id)

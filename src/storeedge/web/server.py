@@ -19,82 +19,177 @@ Stopping closes every Socket.IO connection first (each holds a request thread),
 stops Engine.IO's ping task and the listening server, then cuts the HTTP/1.1
 keep-alive connections still open; it returns within 2 s with no request
 thread left.
+
+On the store network (docs/operations.md, "Network security"):
+
+- a connection cap (see :mod:`storeedge.web.connections` from one address): beyond
+  it a connection gets ``503`` at once and is closed, with a log line;
+- a connection must send its request head within ``HEAD_TIMEOUT_S`` (``PRESSED_HEAD_S``
+  once the server is three quarters full), and a keep-alive connection idles no longer;
+  a socket read or write then stalls at most ``IO_TIMEOUT_S``;
+- TLS handshakes run on the connection's thread, under the same deadline, never on
+  the accepting one;
+- malformed request lines get Werkzeug's 400 with no traceback; ``Server:`` says
+  ``storeedge`` and nothing more; :mod:`storeedge.web.netguard` checks Host names,
+  forwarded headers and WebSocket handshakes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import socket
+import ssl
 import threading
 import time
-from typing import Final
+from typing import Any, Final
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from storeedge.core.settings import Settings
 from storeedge.gateway import CoreGateway
+from storeedge.web import enrol
+from storeedge.web.connections import CAP_LOG_S, Conn, Connections
 from storeedge.web.context import HealthSections, context_of
 from storeedge.web.factory import WebConfig, create_app
-from storeedge.web.sink import SocketUi
+from storeedge.web.netguard import NetGuard
+from storeedge.web.sink import KIOSK_NS, STAFF_NS, SocketUi
 
 _LOGGER = logging.getLogger(__name__)
 
 STOP_BUDGET_S: Final = 1.8
 _WILDCARDS: Final = ("", "0.0.0.0", "::")  # noqa: S104  # NB: names to map to loopback, not binds
+IO_TIMEOUT_S: Final = 30.0
+REAP_S: Final = 0.5
+_BUSY: Final = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 27\r\n"
+    b"Retry-After: 5\r\nConnection: close\r\n\r\ntoo many connections, retry"
+)
 
 
-class _Connections:
-    """The client connections being served, each on its own request thread."""
+class _Handler(WSGIRequestHandler):
+    """Werkzeug's handler: phases for the reaper, quiet logs, no version, closes after a WS."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._open: set[socket.socket] = set()
+    timeout = IO_TIMEOUT_S
+    server: _Server
 
-    def add(self, conn: socket.socket) -> None:
-        with self._lock:
-            self._open.add(conn)
+    def handle_one_request(self) -> None:
+        conn = self.server.connections.of(self.connection)
+        if conn is not None:
+            conn.since, conn.waiting = time.monotonic(), True
+        super().handle_one_request()
+        headers = getattr(self, "headers", None)
+        if headers is not None and headers.get("Upgrade", "").lower() == "websocket":
+            # NB: the socket spoke WebSocket; without this Werkzeug would wait for a
+            # next HTTP request on it and the browser would see the close 2 s late.
+            self.close_connection = True
 
-    def discard(self, conn: socket.socket) -> None:
-        with self._lock:
-            self._open.discard(conn)
+    def parse_request(self) -> bool:
+        parsed = super().parse_request()
+        conn = self.server.connections.of(self.connection)
+        if conn is not None:
+            conn.waiting = False
+        return bool(parsed)
 
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._open)
+    def version_string(self) -> str:
+        return "storeedge"
 
-    def cut_all(self) -> None:
-        """Shut every connection down: a thread waiting on a keep-alive read wakes and ends."""
-        with self._lock:
-            remaining = list(self._open)
-        for conn in remaining:
-            with contextlib.suppress(OSError):  # NB: already closed by the peer
-                conn.shutdown(socket.SHUT_RDWR)
+    def send_response_only(self, code: int, message: str | None = None) -> None:
+        # NB: a garbage line of one or two words parses as HTTP/0.9, whose answers have
+        # no status line; nobody speaks 0.9, so the 400 goes out as HTTP/1.0 with one.
+        if self.request_version == "HTTP/0.9":
+            self.request_version = "HTTP/1.0"
+        super().send_response_only(code, message)
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # NB: path and command are missing when the request line was malformed.
+        path = str(getattr(self, "path", "?"))
+        if path.startswith("/enrol/"):
+            path = "/enrol/..."  # a one-time token stays out of logs
+        _LOGGER.debug("%s %s -> %s (%s bytes)", getattr(self, "command", "?"), path, code, size)
+
+    def log_error(self, format: str, *args: Any) -> None:
+        # NB: a client's garbage is not this service's error: debug, never a traceback.
+        _LOGGER.debug("client error from %s: %s", self.client_address[0], format % args)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        _LOGGER.debug("%s", format % args)
 
 
-def _handler_for(connections: _Connections) -> type[WSGIRequestHandler]:
-    class RequestHandler(WSGIRequestHandler):
-        """Werkzeug's handler, tracked, quiet, and closing after a WebSocket."""
+class _Server(ThreadedWSGIServer):
+    """Accepts, caps and hands each connection to its own thread (TLS handshake there)."""
 
-        def handle(self) -> None:
-            connections.add(self.connection)
-            try:
-                super().handle()
-            finally:
-                connections.discard(self.connection)
+    def __init__(
+        self, host: str, port: int, app: Any, tls: ssl.SSLContext | None, exempt: str | None
+    ) -> None:
+        super().__init__(host, port, app, _Handler)
+        self._server_version = "storeedge"
+        self.connections = Connections(exempt)
+        # NB: set after construction so the listening socket stays plain: Werkzeug would
+        # otherwise run every handshake on the accepting thread, one slow client at a time.
+        self.ssl_context = tls
+        self._tls = tls
+        self._emfile_logged = -CAP_LOG_S
 
-        def handle_one_request(self) -> None:
-            super().handle_one_request()
-            headers = getattr(self, "headers", None)
-            if headers is not None and headers.get("Upgrade", "").lower() == "websocket":
-                # NB: the socket spoke WebSocket; without this Werkzeug would wait for a
-                # next HTTP request on it and the browser would see the close 2 s late.
-                self.close_connection = True
+    def get_request(self) -> tuple[socket.socket, Any]:
+        try:
+            return super().get_request()
+        except OSError as exc:
+            if exc.errno in (errno.EMFILE, errno.ENFILE):
+                now = time.monotonic()
+                if now - self._emfile_logged > CAP_LOG_S:
+                    _LOGGER.warning("out of file descriptors: not accepting for a moment")
+                    self._emfile_logged = now
+                time.sleep(0.05)  # NB: the listening socket stays readable: do not spin
+            raise
 
-        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-            _LOGGER.debug("%s %s -> %s (%s bytes)", self.command, self.path, code, size)
+    def process_request(self, request: Any, client_address: Any) -> None:
+        conn = self.connections.admit(request, str(client_address[0]))
+        if conn is None:
+            self._refuse(request)
+            return
+        thread = threading.Thread(
+            target=self._serve, args=(conn, client_address), daemon=True, name="storeedge-http"
+        )
+        thread.start()
 
-    return RequestHandler
+    def _refuse(self, sock: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            sock.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                sock.recv(4096)  # NB: what already came, so the close is not a reset
+            if self._tls is None:
+                sock.send(_BUSY)
+        self.shutdown_request(sock)
+
+    def _serve(self, conn: Conn, client_address: Any) -> None:
+        try:
+            if self._tls is not None:
+                conn.sock.settimeout(IO_TIMEOUT_S)
+                wrapped = self._tls.wrap_socket(
+                    conn.sock, server_side=True, do_handshake_on_connect=False
+                )
+                self.connections.rekey(conn, wrapped)
+                wrapped.do_handshake()
+            self.finish_request(conn.sock, client_address)
+        except (OSError, ssl.SSLError) as exc:
+            _LOGGER.debug("connection from %s ended: %s", client_address[0], exc)
+        except Exception:
+            _LOGGER.exception("request handler failed")
+        finally:
+            self.connections.release(conn)
+            self.shutdown_request(conn.sock)
+
+
+def tls_context(settings: Settings) -> ssl.SSLContext | None:
+    web = settings.web
+    if web.tls_cert_file is None or web.tls_key_file is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(web.tls_cert_file, web.tls_key_file)
+    return context
 
 
 class WebApp:
@@ -108,11 +203,25 @@ class WebApp:
     ) -> None:
         self.settings = settings
         self.app, self.socketio = create_app(settings, core, config)
-        self.ui: SocketUi = context_of(self.app).ui
-        self.health: HealthSections = context_of(self.app).health
-        self._connections = _Connections()
-        self._server: BaseWSGIServer | None = None
+        context = context_of(self.app)
+        self.ui: SocketUi = context.ui
+        self.health: HealthSections = context.health
+        self.tls = tls_context(settings)
+        self.netguard = NetGuard(
+            self.app.wsgi_app, settings.web.allowed_hosts, settings.web.trusted_proxy
+        )
+        self.app.wsgi_app = self.netguard  # type: ignore[method-assign]  # NB: Flask's documented way to add WSGI middleware
+        self.app.config["SESSION_COOKIE_SECURE"] = self.tls is not None
+        server = self.socketio.server
+        context.guard.sessions.disconnect = lambda sid: server.disconnect(sid, namespace=STAFF_NS)
+        self.kiosks = enrol.gate_of(self.app)
+        self.kiosks.secure = self.tls is not None
+        self.kiosks.disconnect = lambda sid: server.disconnect(sid, namespace=KIOSK_NS)
+        self.kiosks.connected = lambda sid: bool(server.manager.is_connected(sid, KIOSK_NS))
+        self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._reaper: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     @property
     def port(self) -> int:
@@ -120,25 +229,46 @@ class WebApp:
             raise RuntimeError("the web server is not started")
         return int(self._server.server_port)
 
+    @property
+    def open_connections(self) -> int:
+        return 0 if self._server is None else len(self._server.connections)
+
     def start(self) -> None:
         if self._server is not None:
             return
         web = self.settings.web
-        self._server = make_server(
-            web.host,
-            web.port,
-            self.app,
-            threaded=True,
-            request_handler=_handler_for(self._connections),
-        )
+        self._server = _Server(web.host, web.port, self.app, self.tls, web.trusted_proxy)
+        self._stopping.clear()
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.2},
             name="storeedge-web",
             daemon=True,
         )
+        self._reaper = threading.Thread(target=self._reap, name="storeedge-web-reaper", daemon=True)
         self._thread.start()
+        self._reaper.start()
+        enrol.publish_service(self.settings.data.dir, self.base_url())
+        if self.tls is None and not _loopback(web.host):
+            _LOGGER.warning(
+                "serving plain HTTP on %s: the PIN and session cookies cross the store "
+                "network in clear (set web.tls_cert_file and web.tls_key_file)",
+                web.host,
+            )
         _LOGGER.info("screens served on %s", self.base_url())
+
+    def _reap(self) -> None:
+        ticks = 0
+        while not self._stopping.wait(REAP_S):
+            server = self._server
+            if server is not None:
+                server.connections.reap()
+            ticks += 1
+            if ticks % int(enrol.SWEEP_S / REAP_S) == 0:
+                try:
+                    self.kiosks.sweep()
+                except Exception:  # NB: a locked or broken store must not stop the reaper
+                    _LOGGER.exception("kiosk credential sweep failed")
 
     def base_url(self) -> str:
         host = self.settings.web.host
@@ -146,7 +276,8 @@ class WebApp:
             host = "127.0.0.1"
         if ":" in host:
             host = f"[{host}]"
-        return f"http://{host}:{self.port}"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://{host}:{self.port}"
 
     def kiosk_url(self, kiosk_id: str | None = None) -> str:
         if kiosk_id is None:
@@ -156,24 +287,32 @@ class WebApp:
     def staff_url(self) -> str:
         return f"{self.base_url()}/staff"
 
+    def enrol_url(self, kiosk_id: str) -> str:
+        """A one-time URL that makes the browser opening it ``kiosk_id``'s screen."""
+        return f"{self.base_url()}/enrol/{self.kiosks.enrolments.issue(kiosk_id)}"
+
     def stop(self) -> None:
         server, thread = self._server, self._thread
         if server is None or thread is None:
             return
         deadline = time.monotonic() + STOP_BUDGET_S
+        self._stopping.set()
+        enrol.withdraw_service(self.settings.data.dir)
         self._close_clients()
         server.shutdown()  # NB: serve_forever closes the listening socket on its way out
         thread.join(max(0.0, deadline - time.monotonic()))
         # Connections get a moment to finish their own close handshakes, then are cut.
-        self._drain(deadline - 1.0)
-        self._connections.cut_all()
-        self._drain(deadline)
-        if thread.is_alive() or len(self._connections):
-            _LOGGER.warning("web server stop: %s connection(s) still open", len(self._connections))
-        self._server = self._thread = None
+        self._drain(server, deadline - 1.0)
+        server.connections.cut_all()
+        self._drain(server, deadline)
+        if thread.is_alive() or len(server.connections):
+            _LOGGER.warning("web server stop: %s connection(s) still open", len(server.connections))
+        if self._reaper is not None:
+            self._reaper.join(max(0.0, deadline - time.monotonic()))
+        self._server = self._thread = self._reaper = None
 
-    def _drain(self, until: float) -> None:
-        while len(self._connections) and time.monotonic() < until:
+    def _drain(self, server: _Server, until: float) -> None:
+        while len(server.connections) and time.monotonic() < until:
             time.sleep(0.02)
 
     def _close_clients(self) -> None:
@@ -186,3 +325,7 @@ class WebApp:
         if eio.service_task_handle is not None:  # NB: engineio's shutdown is not idempotent
             self.socketio.server.shutdown()
             eio.start_service_task = True  # a later start() monitors its clients again
+
+
+def _loopback(host: str) -> bool:
+    return host in ("localhost", "::1") or host.startswith("127.")

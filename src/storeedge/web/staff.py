@@ -18,7 +18,7 @@ from flask_socketio import Namespace, join_room
 from werkzeug.wrappers import Response
 
 from storeedge.gateway import CoreBusyError, CoreGateway
-from storeedge.web.auth import MAX_NAME, SESSION_KEY, clean_staff_name, signed_in_name
+from storeedge.web.auth import MAX_NAME, Verdict, clean_staff_name, signed_in_name
 from storeedge.web.context import WebContext, context_of
 from storeedge.web.pages import current_sid, page_language, render_page
 from storeedge.web.sink import STAFF_NS, STAFF_ROOM
@@ -59,10 +59,10 @@ def login() -> Response | tuple[str, int] | str:
     pin = request.form.get("pin")
     if name is None or not isinstance(pin, str) or not pin:
         return _login_page(ctx, language, "missing", typed), 400
-    if not ctx.guard.check(client, pin):
-        return _login_page(ctx, language, "wrong", name), 401
-    session.clear()
-    session[SESSION_KEY] = name
+    verdict = ctx.guard.check(client, pin)  # NB: counted before the PIN is hashed
+    if verdict is not Verdict.OK:
+        return _login_page(ctx, language, verdict.error, name), verdict.status
+    ctx.guard.sessions.open(session, name)
     session.permanent = True
     return redirect(url_for("staff.console", lang=language), code=303)
 
@@ -74,7 +74,7 @@ def _login_page(ctx: WebContext, language: str, error: str | None = None, name: 
 
 @bp.post("/logout")
 def logout() -> Response:
-    session.clear()
+    context_of().guard.sessions.revoke(session)  # NB: server-side: the old cookie is void
     return redirect(url_for("staff.login"), code=303)
 
 
@@ -85,9 +85,12 @@ class StaffNamespace(Namespace):  # type: ignore[misc]  # NB: flask_socketio is 
 
     def on_connect(self, _auth: Any = None) -> None:
         guard = self._ctx.guard
-        if guard.required and signed_in_name(session, guard) is None:
+        if guard.required and not guard.sessions.track_socket(session, current_sid()):
             raise Refused("sign-in required")
         join_room(STAFF_ROOM)
+
+    def on_disconnect(self, _reason: Any = None) -> None:
+        self._ctx.guard.sessions.forget_socket(current_sid())
 
     def on_sync(self, _data: Any = None) -> dict[str, Any]:
         """Send this console the present members and open alerts.
@@ -113,16 +116,18 @@ class StaffNamespace(Namespace):  # type: ignore[misc]  # NB: flask_socketio is 
         if not isinstance(alert_id, str) or not _ALERT_ID.match(alert_id):
             return {"ok": False, "error": "bad_request"}
         staff_id = self._staff_id(data)
+        if staff_id is None:
+            return {"ok": False, "error": "signed_out"}
         core = self._ctx.core
         done, changed, error = self._core(lambda: action(core, alert_id, staff_id))
         if done and changed is not True:
             return _answer(False, "not_open")  # unknown, already claimed or resolved
         return _answer(done, error)
 
-    def _staff_id(self, data: dict[str, Any]) -> str:
+    def _staff_id(self, data: dict[str, Any]) -> str | None:
         signed_in = signed_in_name(session, self._ctx.guard)
-        if signed_in is not None:
-            return signed_in
+        if signed_in is not None or self._ctx.guard.required:
+            return signed_in  # NB: None when the session was revoked meanwhile
         # NB: no PIN configured: the console trusts the name typed on the tablet.
         return clean_staff_name(data.get("staff")) or DEFAULT_STAFF
 

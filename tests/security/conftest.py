@@ -1,0 +1,1 @@
+"""The security tests import their kit (a running `storeedge run`) from this folder."""
