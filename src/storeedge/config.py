@@ -308,23 +308,23 @@ def _kiosks(r: _Reader, raw: object) -> tuple[KioskSettings, ...]:
 def _web(r: _Reader, raw: object, base: Path) -> WebSettings:
     keys = ("host", "port", "staff_pin_hash_file", "allowed_hosts", "tls_cert_file")
     t = r.table(raw, "web", (*keys, "tls_key_file", "trusted_proxy"))
-    pin_file = r.optional(t, "web", "staff_pin_hash_file", _path(r, base))
+    path = _path(r, base)
     port = r.optional(t, "web", "port", lambda v, p: r.integer(v, p, 0, 65535))
-    hosts = r.optional(t, "web", "allowed_hosts", lambda v, p: _host_names(r, v, p)) or ()
-    cert = r.optional(t, "web", "tls_cert_file", _path(r, base))
-    key = r.optional(t, "web", "tls_key_file", _path(r, base))
+    cert, key = (r.optional(t, "web", k, path) for k in ("tls_cert_file", "tls_key_file"))
     if (cert is None) != (key is None):
         raise r.fail("web.tls_key_file", "tls_cert_file and tls_key_file go together")
+    pin_file = r.optional(t, "web", "staff_pin_hash_file", path)
     web = WebSettings(
         host=r.optional(t, "web", "host", r.string) or "127.0.0.1",
         port=8080 if port is None else port,
         staff_pin_hash=_secret("STOREEDGE_STAFF_PIN_HASH", pin_file, r, "web.staff_pin_hash_file"),
-        allowed_hosts=hosts,
+        allowed_hosts=r.optional(t, "web", "allowed_hosts", lambda v, p: _hosts(r, v, p)) or (),
         tls_cert_file=cert,
         tls_key_file=key,
         trusted_proxy=r.optional(t, "web", "trusted_proxy", r.string),
     )
-    if web.staff_pin_hash is None and not _is_loopback(web.host):
+    loopback = web.host in ("::1", "localhost") or web.host.startswith("127.")  # not a wildcard
+    if web.staff_pin_hash is None and not loopback:
         raise r.fail(
             "web.host",
             f'"{web.host}" serves the staff console to the network with no PIN: set '
@@ -333,19 +333,11 @@ def _web(r: _Reader, raw: object, base: Path) -> WebSettings:
     return web
 
 
-def _host_names(r: _Reader, value: object, path: str) -> tuple[str, ...]:
-    if not isinstance(value, list):
-        raise r.fail(path, f"expected an array of host names; got {_show(value)}")
-    names = tuple(r.string(v, f"{path}[{i}]").lower() for i, v in enumerate(value))
-    for i, name in enumerate(names):
-        if not set(name) <= _HOST_CHARS:
-            raise r.fail(f"{path}[{i}]", f"expected a host name without port; got {name!r}")
-    return names
-
-
-def _is_loopback(host: str) -> bool:
-    """A bind only this machine can reach: 127.0.0.0/8, ::1 or localhost (not a wildcard)."""
-    return host in {"localhost", "::1"} or host.startswith("127.")
+def _hosts(r: _Reader, value: object, path: str) -> tuple[str, ...]:
+    names = value if isinstance(value, list) else [None]
+    if not all(isinstance(n, str) and n and set(n.lower()) <= _HOST_CHARS for n in names):
+        raise r.fail(path, f"expected an array of host names without port; got {_show(value)}")
+    return tuple(str(n).lower() for n in names)
 
 
 def _alerts(r: _Reader, raw: object) -> AlertSettings:
