@@ -90,7 +90,7 @@ def test_stop_is_quick_and_leaves_nothing_serving(stack: Stack) -> None:
     assert elapsed < 2.0
     names = [t.name for t in threading.enumerate()]
     assert "storeedge-web" not in names
-    assert not [name for name in names if "process_request_thread" in name]
+    assert not [name for name in names if name.startswith("storeedge-http")]  # request threads
     idle.close()
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
         pass
