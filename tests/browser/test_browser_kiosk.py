@@ -144,3 +144,14 @@ def test_a_screen_that_is_not_enrolled_says_so(kiosk_page: Page, stack: Stack) -
     expect(notice).to_contain_text("Cet écran n'est pas enregistré")
     expect(notice).to_contain_text("storeedge kiosk-enrol --config")
     assert kiosk_page.locator("#kiosk").count() == 0
+
+
+def test_a_revoked_screen_leaves_the_kiosk_for_the_not_enrolled_page(
+    kiosk_page: Page, stack: Stack
+) -> None:
+    open_kiosk(kiosk_page, stack)
+
+    assert stack.web.kiosks.enrolments.revoke("kiosk-1") == 1
+
+    expect(kiosk_page.get_by_test_id("not-enrolled")).to_be_visible(timeout=10_000)
+    assert kiosk_page.locator("#kiosk").count() == 0

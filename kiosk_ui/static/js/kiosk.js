@@ -66,6 +66,7 @@ function tick() {
 const client = new SocketClient(config.namespace, {
   auth: { kiosk_id: config.kiosk_id },
   onStatus(status) {
+    if (status === "refused") location.reload(); // revoked: the page says "not enrolled"
     const online = status === "connected";
     linkStatus.hidden = online;
     shell.dataset.link = online ? "up" : "down";

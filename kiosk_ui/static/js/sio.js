@@ -20,7 +20,11 @@ export class SocketClient {
       reconnectionDelayMax: 15000,
     });
     this.socket.on("connect", () => this.onStatus("connected"));
-    this.socket.on("disconnect", () => this.onStatus("disconnected"));
+    this.socket.on("disconnect", (reason) => {
+      // NB: the server cut this namespace (kiosk revoked, session ended): no reconnection.
+      if (reason === "io server disconnect") this.onStatus("refused", reason);
+      else this.onStatus("disconnected");
+    });
     this.socket.on("connect_error", (error) => {
       // NB: a refusal by the server (not enrolled, signed out) is final until the page reloads.
       if (!this.socket.active) this.onStatus("refused", error && error.message);
