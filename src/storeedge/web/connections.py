@@ -6,6 +6,11 @@ handshake included) and again after each response (keep-alive), until its next r
 head is read; the reaper cuts one that waits longer than ``HEAD_TIMEOUT_S``, or
 ``PRESSED_HEAD_S`` once the server is three quarters full. While a request (or a
 WebSocket) is being served the connection is not reaped.
+
+At the cap, a new connection takes the place of the oldest waiting one (cut at once):
+sockets that say nothing cannot keep out a client that asks something. Only when
+every connection is busy is the new one refused (503). WebSockets, which hold their
+connection for good, have their own smaller caps, in all and per address.
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ _LOGGER = logging.getLogger(__name__)
 
 MAX_CONNECTIONS: Final = 256
 MAX_PER_ADDRESS: Final = 32
+MAX_WEBSOCKETS: Final = 64
+MAX_WEBSOCKETS_PER_ADDRESS: Final = 4
+EVICTING_MAX: Final = 32  # connections cut for newer ones, not yet gone
 HEAD_TIMEOUT_S: Final = 10.0
 PRESSED_HEAD_S: Final = 2.0
 CAP_LOG_S: Final = 10.0
@@ -29,13 +37,15 @@ CAP_LOG_S: Final = 10.0
 class Conn:
     """One client connection: its socket (TLS once wrapped) and what it is doing."""
 
-    __slots__ = ("address", "since", "sock", "waiting")
+    __slots__ = ("address", "evicted", "since", "sock", "waiting", "websocket")
 
     def __init__(self, sock: socket.socket, address: str, now: float) -> None:
         self.sock = sock
         self.address = address
         self.since = now
         self.waiting = True  # for a request head (or a TLS handshake); False while served
+        self.evicted = False
+        self.websocket = False
 
 
 class Connections:
@@ -46,34 +56,76 @@ class Connections:
         self._open: dict[int, Conn] = {}
         self._per_address: dict[str, int] = {}
         self._exempt = exempt  # NB: a trusted proxy carries everyone's connections
+        self._evicting = 0
+        self._websockets: dict[str, int] = {}
         self.refused = 0
-        self._refused_logged = 0
+        self.evicted = 0
+        self._reported = (0, 0)
         self._last_log = -CAP_LOG_S
 
     def admit(self, sock: socket.socket, address: str) -> Conn | None:
         now = time.monotonic()
+        victim: socket.socket | None = None
         with self._lock:
             from_there = self._per_address.get(address, 0)
-            full = len(self._open) >= MAX_CONNECTIONS
-            if full or (from_there >= MAX_PER_ADDRESS and address != self._exempt):
-                self.refused += 1
-                self._log_refusal(now, address, full)
+            if from_there >= MAX_PER_ADDRESS and address != self._exempt:
+                self._refuse(now, f"{MAX_PER_ADDRESS} from {address}")
                 return None
+            if len(self._open) - self._evicting >= MAX_CONNECTIONS:
+                victim = self._evict_oldest_waiting()
+                if victim is None:
+                    self._refuse(now, f"{MAX_CONNECTIONS} open, none idle")
+                    return None
+                self._report(now, f"{MAX_CONNECTIONS} open")
             conn = Conn(sock, address, now)
             self._open[id(sock)] = conn
             self._per_address[address] = from_there + 1
-            return conn
+        if victim is not None:
+            cut(victim)
+        return conn
 
-    def _log_refusal(self, now: float, address: str, full: bool) -> None:
+    def _evict_oldest_waiting(self) -> socket.socket | None:
+        if self._evicting >= EVICTING_MAX:
+            return None
+        waiting = [c for c in self._open.values() if c.waiting and not c.evicted]
+        if not waiting:
+            return None
+        oldest = min(waiting, key=lambda c: c.since)
+        oldest.evicted = True
+        self._evicting += 1
+        self.evicted += 1
+        return oldest.sock
+
+    def _refuse(self, now: float, what: str) -> None:
+        self.refused += 1
+        self._report(now, what)
+
+    def _report(self, now: float, what: str) -> None:
         if now - self._last_log < CAP_LOG_S:
             return
-        what = f"{MAX_CONNECTIONS} open" if full else f"{MAX_PER_ADDRESS} from {address}"
+        refused, evicted = self.refused - self._reported[0], self.evicted - self._reported[1]
         _LOGGER.warning(
-            "connection cap reached (%s): answering 503; %d refused since the last report",
+            "connection cap reached (%s): since the last report %d refused with 503, "
+            "%d idle connection(s) cut for newer ones",
             what,
-            self.refused - self._refused_logged,
+            refused,
+            evicted,
         )
-        self._last_log, self._refused_logged = now, self.refused
+        self._last_log, self._reported = now, (self.refused, self.evicted)
+
+    def upgrade(self, conn: Conn) -> bool:
+        """Let this connection become a WebSocket, unless the WebSocket caps are reached."""
+        with self._lock:
+            total = sum(self._websockets.values())
+            here = self._websockets.get(conn.address, 0)
+            over_here = here >= MAX_WEBSOCKETS_PER_ADDRESS and conn.address != self._exempt
+            if total >= MAX_WEBSOCKETS or over_here:
+                self.refused += 1
+                self._report(time.monotonic(), f"WebSockets: {total} open, {here} from here")
+                return False
+            self._websockets[conn.address] = here + 1
+            conn.websocket = True
+            return True
 
     def rekey(self, conn: Conn, sock: socket.socket) -> None:
         with self._lock:
@@ -87,12 +139,13 @@ class Connections:
 
     def release(self, conn: Conn) -> None:
         with self._lock:
-            if self._open.pop(id(conn.sock), None) is not None:
-                left = self._per_address.get(conn.address, 1) - 1
-                if left > 0:
-                    self._per_address[conn.address] = left
-                else:
-                    self._per_address.pop(conn.address, None)
+            if self._open.pop(id(conn.sock), None) is None:
+                return
+            _decrement(self._per_address, conn.address)
+            if conn.websocket:
+                _decrement(self._websockets, conn.address)
+            if conn.evicted:
+                self._evicting -= 1
 
     def __len__(self) -> int:
         with self._lock:
@@ -115,6 +168,14 @@ class Connections:
             remaining = [c.sock for c in self._open.values()]
         for sock in remaining:
             cut(sock)
+
+
+def _decrement(counts: dict[str, int], key: str) -> None:
+    left = counts.get(key, 1) - 1
+    if left > 0:
+        counts[key] = left
+    else:
+        counts.pop(key, None)
 
 
 def cut(sock: socket.socket) -> None:

@@ -86,11 +86,16 @@ class _Handler(WSGIRequestHandler):
             self.close_connection = True
 
     def parse_request(self) -> bool:
-        parsed = super().parse_request()
+        parsed = bool(super().parse_request())
         conn = self.server.connections.of(self.connection)
-        if conn is not None:
-            conn.waiting = False
-        return bool(parsed)
+        if conn is None:
+            return parsed
+        conn.waiting = False
+        upgrade = parsed and self.headers.get("Upgrade", "").lower() == "websocket"
+        if upgrade and not conn.websocket and not self.server.connections.upgrade(conn):
+            self.send_error(503, "too many live connections")
+            return False
+        return parsed
 
     def version_string(self) -> str:
         return "storeedge"
