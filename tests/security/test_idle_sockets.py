@@ -10,9 +10,10 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import websocket
 from edgekit import RunningEdge, raw, request, running_edge, wait_until
 
-from storeedge.web import connections
+from storeedge.web import connections, server
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -148,3 +149,29 @@ def test_websockets_have_their_own_caps(edge: RunningEdge) -> None:
     finally:
         for sock in held:
             sock.close()
+
+
+def test_a_socket_that_joins_no_screen_is_closed(edge: RunningEdge) -> None:
+    url = f"ws://127.0.0.1:{edge.port}/socket.io/?EIO=4&transport=websocket"
+    ws = websocket.create_connection(url, origin=edge.base, timeout=3)
+    started = time.monotonic()
+    assert ws.recv().startswith("0{")  # Engine.IO open; no Socket.IO namespace asked
+    closed = False
+    try:
+        while time.monotonic() - started < server.ANONYMOUS_SOCKET_S + 8:
+            try:
+                frame = ws.recv()
+            except websocket.WebSocketTimeoutException:
+                continue
+            except (websocket.WebSocketConnectionClosedException, OSError):
+                closed = True
+                break
+            if frame == "2":
+                ws.send("3")  # a live client: it answers pings
+            elif frame in ("", "1"):
+                closed = True
+                break
+    finally:
+        ws.close()
+    assert closed
+    assert time.monotonic() - started < server.ANONYMOUS_SOCKET_S + 6

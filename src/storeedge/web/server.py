@@ -62,6 +62,7 @@ STOP_BUDGET_S: Final = 1.8
 _WILDCARDS: Final = ("", "0.0.0.0", "::")  # noqa: S104  # NB: names to map to loopback, not binds
 IO_TIMEOUT_S: Final = 30.0
 REAP_S: Final = 0.5
+ANONYMOUS_SOCKET_S: Final = 5.0
 _BUSY: Final = (
     b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 27\r\n"
     b"Retry-After: 5\r\nConnection: close\r\n\r\ntoo many connections, retry"
@@ -227,6 +228,7 @@ class WebApp:
         self._thread: threading.Thread | None = None
         self._reaper: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._first_seen: dict[str, float] = {}
 
     @property
     def port(self) -> int:
@@ -272,8 +274,27 @@ class WebApp:
             if ticks % int(enrol.SWEEP_S / REAP_S) == 0:
                 try:
                     self.kiosks.sweep()
+                    self._drop_anonymous_sockets()
                 except Exception:  # NB: a locked or broken store must not stop the reaper
                     _LOGGER.exception("kiosk credential sweep failed")
+
+    def _drop_anonymous_sockets(self) -> None:
+        """Close Engine.IO connections that joined no screen namespace within
+        ``ANONYMOUS_SOCKET_S``: a refused or silent client must not keep a WebSocket."""
+        server = self.socketio.server
+        now = time.monotonic()
+        seen = self._first_seen
+        for eio_sid in list(server.eio.sockets):
+            if any(server.manager.sid_from_eio_sid(eio_sid, ns) for ns in (KIOSK_NS, STAFF_NS)):
+                seen.pop(eio_sid, None)
+                continue
+            since = seen.setdefault(eio_sid, now)
+            if now - since > ANONYMOUS_SOCKET_S:
+                seen.pop(eio_sid, None)
+                _LOGGER.debug("closing a socket that joined no screen")
+                server.eio.disconnect(eio_sid)
+        for gone in set(seen) - set(server.eio.sockets):
+            seen.pop(gone, None)
 
     def base_url(self) -> str:
         host = self.settings.web.host
