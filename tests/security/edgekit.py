@@ -37,13 +37,15 @@ class Response:
     cookies: list[str] = field(default_factory=list)
 
 
-def write_config(directory: Path, mqtt_port: int, web: str = "", pin: bool = True) -> Path:
+def write_config(
+    directory: Path, mqtt_port: int, web: str = "", pin: bool = True, pin_value: str = STAFF_PIN
+) -> Path:
     """The demo's store, with a staff PIN hash file (scrypt, werkzeug's default)."""
     text = demo_data.DEMO_TOML.format(mqtt_port=mqtt_port, data_dir=directory / "data", web_port=0)
     extra = ""
     if pin:
         pin_file = directory / "staff-pin-hash"
-        pin_file.write_text(generate_password_hash(STAFF_PIN), encoding="utf-8")
+        pin_file.write_text(generate_password_hash(pin_value), encoding="utf-8")
         extra += f'staff_pin_hash_file = "{pin_file}"\n'
     text = text.replace("[web]\n", f"[web]\n{extra}{web}", 1)
     path = directory / "store.toml"
@@ -54,11 +56,13 @@ def write_config(directory: Path, mqtt_port: int, web: str = "", pin: bool = Tru
 class RunningEdge:
     """`python -m storeedge run --config ... --simulate walk`, until stopped."""
 
-    def __init__(self, directory: Path, web: str = "", host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, directory: Path, web: str = "", host: str = "127.0.0.1", pin: str = STAFF_PIN
+    ) -> None:
         self.directory = directory
         self.broker = PrivateMosquitto()
         self.broker.start()
-        self.config = write_config(directory, self.broker.port, web)
+        self.config = write_config(directory, self.broker.port, web, pin_value=pin)
         if host != "127.0.0.1":
             text = self.config.read_text(encoding="utf-8")
             self.config.write_text(
@@ -129,8 +133,10 @@ class RunningEdge:
 
 
 @contextlib.contextmanager
-def running_edge(directory: Path, web: str = "", host: str = "127.0.0.1") -> Iterator[RunningEdge]:
-    edge = RunningEdge(directory, web, host)
+def running_edge(
+    directory: Path, web: str = "", host: str = "127.0.0.1", pin: str = STAFF_PIN
+) -> Iterator[RunningEdge]:
+    edge = RunningEdge(directory, web, host, pin)
     try:
         yield edge
     finally:

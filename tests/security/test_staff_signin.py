@@ -129,3 +129,18 @@ def test_the_attack_left_the_service_serving(edge: RunningEdge, tmp_path: Path) 
     health = request(edge, "GET", "/healthz", source="127.0.0.4")
     assert health.status == 200
     assert edge.proc.poll() is None
+
+
+def test_a_new_pin_applied_by_a_restart_ends_every_session(tmp_path: Path) -> None:
+    # NB: the same store directory; cookies do not depend on the port.
+    with running_edge(tmp_path) as before:
+        signed = sign_in(before, STAFF_PIN, source="127.0.0.2")
+        assert signed.status == 303
+        cookie = cookie_pair(signed.cookies[0])
+        assert request(before, "GET", "/staff", headers={"Cookie": cookie}).status == 200
+    with running_edge(tmp_path, pin="135790") as after:
+        old = request(after, "GET", "/staff", headers={"Cookie": cookie})
+        assert old.status == 303
+        assert old.headers["location"].endswith("/staff/login")
+        assert sign_in(after, STAFF_PIN, source="127.0.0.2").status == 401
+        assert sign_in(after, "135790", source="127.0.0.2").status == 303
