@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import os
 import re
 import socket
 import subprocess
@@ -57,7 +58,12 @@ class RunningEdge:
     """`python -m storeedge run --config ... --simulate walk`, until stopped."""
 
     def __init__(
-        self, directory: Path, web: str = "", host: str = "127.0.0.1", pin: str = STAFF_PIN
+        self,
+        directory: Path,
+        web: str = "",
+        host: str = "127.0.0.1",
+        pin: str = STAFF_PIN,
+        nofile: int | None = None,
     ) -> None:
         self.directory = directory
         self.broker = PrivateMosquitto()
@@ -71,17 +77,13 @@ class RunningEdge:
             )
         self.stderr_path = directory / "run.stderr"
         self._stderr = self.stderr_path.open("wb")
+        command = [sys.executable, "-m", "storeedge", "run", "--config", str(self.config)]
+        command += ["--simulate", "walk"]
+        if nofile is not None:
+            # NB: as a unit's LimitNOFILE would set it; exec keeps the pid.
+            command = ["/bin/sh", "-c", f'ulimit -n {nofile} && exec "$@"', "sh", *command]
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "storeedge",
-                "run",
-                "--config",
-                str(self.config),
-                "--simulate",
-                "walk",
-            ],
+            command,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
             text=True,
@@ -115,6 +117,11 @@ class RunningEdge:
                 return int(line.split()[1])
         raise KeyError(key)
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the service has used so far."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def open_fds(self) -> int:
         return len(list(Path(f"/proc/{self.proc.pid}/fd").iterdir()))
 
@@ -134,9 +141,13 @@ class RunningEdge:
 
 @contextlib.contextmanager
 def running_edge(
-    directory: Path, web: str = "", host: str = "127.0.0.1", pin: str = STAFF_PIN
+    directory: Path,
+    web: str = "",
+    host: str = "127.0.0.1",
+    pin: str = STAFF_PIN,
+    nofile: int | None = None,
 ) -> Iterator[RunningEdge]:
-    edge = RunningEdge(directory, web, host, pin)
+    edge = RunningEdge(directory, web, host, pin, nofile)
     try:
         yield edge
     finally:

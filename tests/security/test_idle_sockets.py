@@ -8,6 +8,7 @@ import resource
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import websocket
@@ -175,3 +176,28 @@ def test_a_socket_that_joins_no_screen_is_closed(edge: RunningEdge) -> None:
         ws.close()
     assert closed
     assert time.monotonic() - started < server.ANONYMOUS_SOCKET_S + 6
+
+
+def test_a_low_file_limit_lowers_the_cap_instead_of_spinning(tmp_path: Path) -> None:
+    # NB: a unit with LimitNOFILE=128: the cap must be reached before accept() fails.
+    with running_edge(tmp_path, nofile=128) as edge:
+        assert "file descriptor limit allows 64 connections" in edge.log()
+        idle = [
+            socket.create_connection(
+                ("127.0.0.1", edge.port), timeout=5, source_address=(f"127.0.8.{1 + n % 25}", 0)
+            )
+            for n in range(300)
+        ]
+        try:
+            time.sleep(0.3)
+            cpu = edge.cpu_seconds()
+            status, took = probe(edge, "127.0.8.100")
+            assert (status, took < 1.0) == (200, True)
+            time.sleep(2.0)
+            assert edge.cpu_seconds() - cpu < 1.0  # no busy loop
+            assert edge.open_fds() < 128
+        finally:
+            for sock in idle:
+                sock.close()
+        assert "out of file descriptors" not in edge.log()
+        assert "Traceback" not in edge.log()

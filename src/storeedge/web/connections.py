@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import resource
 import socket
 import threading
 import time
@@ -25,6 +26,7 @@ from typing import Final
 _LOGGER = logging.getLogger(__name__)
 
 MAX_CONNECTIONS: Final = 256
+FD_RESERVE: Final = 64  # descriptors kept for SQLite, MQTT, logs, devices
 MAX_PER_ADDRESS: Final = 32
 MAX_WEBSOCKETS: Final = 64
 MAX_WEBSOCKETS_PER_ADDRESS: Final = 4
@@ -56,6 +58,7 @@ class Connections:
         self._open: dict[int, Conn] = {}
         self._per_address: dict[str, int] = {}
         self._exempt = exempt  # NB: a trusted proxy carries everyone's connections
+        self.cap = connection_cap()
         self._evicting = 0
         self._websockets: dict[str, int] = {}
         self.refused = 0
@@ -71,12 +74,12 @@ class Connections:
             if from_there >= MAX_PER_ADDRESS and address != self._exempt:
                 self._refuse(now, f"{MAX_PER_ADDRESS} from {address}")
                 return None
-            if len(self._open) - self._evicting >= MAX_CONNECTIONS:
+            if len(self._open) - self._evicting >= self.cap:
                 victim = self._evict_oldest_waiting()
                 if victim is None:
-                    self._refuse(now, f"{MAX_CONNECTIONS} open, none idle")
+                    self._refuse(now, f"{self.cap} open, none idle")
                     return None
-                self._report(now, f"{MAX_CONNECTIONS} open")
+                self._report(now, f"{self.cap} open")
             conn = Conn(sock, address, now)
             self._open[id(sock)] = conn
             self._per_address[address] = from_there + 1
@@ -155,7 +158,7 @@ class Connections:
         """Cut connections that took too long to send a request head; how many."""
         now = time.monotonic()
         with self._lock:
-            pressed = len(self._open) >= MAX_CONNECTIONS * 3 // 4
+            pressed = len(self._open) >= self.cap * 3 // 4
             limit = PRESSED_HEAD_S if pressed else HEAD_TIMEOUT_S
             late = [c.sock for c in self._open.values() if c.waiting and now - c.since > limit]
         for sock in late:
@@ -168,6 +171,15 @@ class Connections:
             remaining = [c.sock for c in self._open.values()]
         for sock in remaining:
             cut(sock)
+
+
+def connection_cap() -> int:
+    """``MAX_CONNECTIONS``, or fewer when the process may open fewer descriptors: the cap
+    must be reached (and idle connections replaced) before ``accept`` runs out of them."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return MAX_CONNECTIONS
+    return max(16, min(MAX_CONNECTIONS, soft - FD_RESERVE))
 
 
 def _decrement(counts: dict[str, int], key: str) -> None:

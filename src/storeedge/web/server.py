@@ -50,7 +50,13 @@ from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 from storeedge.core.settings import Settings
 from storeedge.gateway import CoreGateway
 from storeedge.web import enrol
-from storeedge.web.connections import CAP_LOG_S, Conn, Connections
+from storeedge.web.connections import (
+    CAP_LOG_S,
+    FD_RESERVE,
+    MAX_CONNECTIONS,
+    Conn,
+    Connections,
+)
 from storeedge.web.context import HealthSections, context_of
 from storeedge.web.factory import WebConfig, create_app
 from storeedge.web.netguard import NetGuard
@@ -137,6 +143,14 @@ class _Server(ThreadedWSGIServer):
         self.ssl_context = tls
         self._tls = tls
         self._emfile_logged = -CAP_LOG_S
+        if self.connections.cap < MAX_CONNECTIONS:
+            _LOGGER.warning(
+                "the file descriptor limit allows %d connections instead of %d (raise "
+                "LimitNOFILE to %d or more)",
+                self.connections.cap,
+                MAX_CONNECTIONS,
+                MAX_CONNECTIONS + FD_RESERVE,
+            )
 
     def get_request(self) -> tuple[socket.socket, Any]:
         try:
