@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
+from storeedge.config_staff import STAFF_SECTIONS, alerts, pickup_points, shift_h
 from storeedge.core.settings import (
     QR_KINDS,
     ROLES,
@@ -307,7 +308,7 @@ def _kiosks(r: _Reader, raw: object) -> tuple[KioskSettings, ...]:
 
 def _web(r: _Reader, raw: object, base: Path) -> WebSettings:
     keys = ("host", "port", "staff_pin_hash_file", "allowed_hosts", "tls_cert_file")
-    t = r.table(raw, "web", (*keys, "tls_key_file", "trusted_proxy"))
+    t = r.table(raw, "web", (*keys, "tls_key_file", "trusted_proxy", "staff_shift_h"))
     path = _path(r, base)
     port = r.optional(t, "web", "port", lambda v, p: r.integer(v, p, 0, 65535))
     cert, key = (r.optional(t, "web", k, path) for k in ("tls_cert_file", "tls_key_file"))
@@ -322,6 +323,7 @@ def _web(r: _Reader, raw: object, base: Path) -> WebSettings:
         tls_cert_file=cert,
         tls_key_file=key,
         trusted_proxy=r.optional(t, "web", "trusted_proxy", r.string),
+        staff_shift_h=shift_h(r, t),
     )
     loopback = web.host in ("::1", "localhost") or web.host.startswith("127.")  # not a wildcard
     if web.staff_pin_hash is None and not loopback:
@@ -340,19 +342,13 @@ def _hosts(r: _Reader, value: object, path: str) -> tuple[str, ...]:
     return tuple(str(n).lower() for n in names)
 
 
-def _alerts(r: _Reader, raw: object) -> AlertSettings:
-    t = r.table(raw, "alerts", ("escalate_after_s",))
-    after = r.optional(t, "alerts", "escalate_after_s", lambda v, p: r.number(v, p, 10, 3600))
-    return AlertSettings() if after is None else AlertSettings(escalate_after_s=after)
-
-
 def parse_settings(document: Mapping[str, Any], source: Path) -> Settings:
     """Validate a parsed TOML document. Relative paths are relative to ``source``'s folder."""
     r = _Reader(source.name)
     top = r.table(
         dict(document),
         "",
-        ("store", "mqtt", "data", "scanners", "qr_scanners", "kiosks", "web", "alerts"),
+        ("store", "mqtt", "data", "scanners", "qr_scanners", "kiosks", "web", *STAFF_SECTIONS),
     )
     base = source.parent
     scanners = _scanners(r, top.get("scanners", []))
@@ -371,7 +367,8 @@ def parse_settings(document: Mapping[str, Any], source: Path) -> Settings:
         qr_scanners=qr,
         kiosks=kiosks,
         web=_web(r, top.get("web", {}), base),
-        alerts=_alerts(r, top.get("alerts", {})),
+        alerts=alerts(r, top.get("alerts", {})),
+        pickup_points=pickup_points(r, top.get("pickup_points", [])),
     )
 
 

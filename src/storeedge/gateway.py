@@ -91,6 +91,15 @@ class CoreGateway:
     def resolve_alert(self, alert_id: str, staff: str) -> bool:
         return self._run(lambda: self._pipeline.resolve_alert(alert_id, staff))
 
+    def hand_over(
+        self, order_id: str, code: str | None, proof: str, staff: str, connection: str
+    ) -> str | None:
+        """Hand an order over from a console (``proof``: ``code`` or ``staff``).
+
+        None when done; else the refusal's reason, also shown on that console.
+        """
+        return self._run(lambda: self._pipeline.hand_over(order_id, code, proof, staff, connection))
+
     # --- kiosk screens ----------------------------------------------------------------------
 
     def kiosk_sync(self, kiosk_id: str, connection: str) -> bool:

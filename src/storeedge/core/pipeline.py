@@ -10,7 +10,6 @@ import logging
 from collections import Counter
 from collections.abc import Iterable
 
-from storeedge.core.alerts import Alert, AlertBook
 from storeedge.core.anonymous import AnonymousTraffic, tx_at_0m
 from storeedge.core.beacons import BeaconProblem, BeaconWatch
 from storeedge.core.clock import Clock
@@ -34,6 +33,7 @@ from storeedge.core.qr_door import QrDoor
 from storeedge.core.recognition import Recognizer
 from storeedge.core.screens import (
     AlertChanged,
+    AlertView,
     MemberForgotten,
     MemberLeft,
     MemberPresent,
@@ -41,6 +41,7 @@ from storeedge.core.screens import (
     StaffSnapshot,
 )
 from storeedge.core.settings import QrScannerSettings, ScannerSettings, Settings
+from storeedge.core.staff_desk import StaffDesk
 from storeedge.core.timefmt import format_time
 from storeedge.core.visits import Visit, VisitBook
 
@@ -73,7 +74,6 @@ class Pipeline:
         self._ui = ui
         self.events = events or EventFactory()
         self.visits = VisitBook(self.events)
-        self.alerts = AlertBook(self.events)
         self.recognizer = Recognizer(aes)
         self.presence = Presence(settings.scanners, tuning, settings.store.door)
         self.footfall = Footfall()
@@ -83,6 +83,14 @@ class Pipeline:
         self.commands = CommandDesk()
         self.qr = QrDoor(settings.qr_scanners, self.counters)
         self.qr.on_member(self._member_code)
+        self.staff = StaffDesk(
+            settings, self.events, self._emit, ui.show, self.visits, lambda: self.profiles,
+            self._arrive, self.qr.verifier,
+        )  # fmt: skip
+        self.alerts = self.staff.alerts
+        self.staff.register(self.commands)
+        self.qr.on_pickup(self.staff.pickup_scanned)
+        self.qr.on_refused(self.staff.code_refused)
         self._anonymous = AnonymousTraffic(
             self.footfall, self.beacons, self.events, self.counters, self._emit, self._beacon_alert
         )
@@ -117,7 +125,7 @@ class Pipeline:
         self.visits.forget(customer_id)
         if visit is not None:
             self._journal.closed(visit.visit_id)  # NB: on disk too, before the erasure is acked
-        self.alerts.forget_customer(customer_id)
+        self.staff.forget(customer_id)
         self.qr.forget_customer(customer_id)
         self.kiosk_screens.forget(customer_id)
         if visit is not None:
@@ -173,7 +181,9 @@ class Pipeline:
         if problem.battery_mv is not None:
             details["battery_mv"] = problem.battery_mv
         _LOGGER.warning("store beacon %s: %s", problem.beacon_id, problem.problem)
-        self._publish_alert(*self.alerts.raise_alert("beacon", None, problem.zone, now, details))
+        raised = self.alerts.raise_alert("beacon", None, problem.zone, now, details)
+        if raised is not None:
+            self.staff.publish(*raised)
 
     def tick(self) -> None:
         """Timers. Called a few times a second live, per record in replay (cheap when early)."""
@@ -184,6 +194,7 @@ class Pipeline:
         self.recognizer.maintain(now)
         for customer_id in self.presence.expire(now):
             self.depart(customer_id, "timeout")
+        self.staff.tick(now)
         for visit in self.visits.open_visits():
             unconfirmed = visit.via != "ble" and self.presence.get(visit.customer_id) is None
             if unconfirmed and now - visit.last_seen > NON_BLE_IDLE_S:
@@ -204,18 +215,25 @@ class Pipeline:
     # --- staff actions --------------------------------------------------------------------
 
     def claim_alert(self, alert_id: str, staff_id: str) -> bool:
-        result = self.alerts.claim(alert_id, staff_id, self.clock.now())
-        if result is None:
-            return False
-        self._publish_alert(*result)
-        return True
+        return self.staff.claim(alert_id, staff_id, self.clock.now())
 
     def resolve_alert(self, alert_id: str, staff_id: str) -> bool:
-        result = self.alerts.resolve(alert_id, staff_id, self.clock.now())
-        if result is None:
-            return False
-        self._publish_alert(*result)
-        return True
+        return self.staff.resolve(alert_id, staff_id, self.clock.now())
+
+    def hand_over(
+        self, order_id: str, code: str | None, proof: str, staff_id: str, connection: str
+    ) -> str | None:
+        """A handover from a console; None when done, else the refusal's reason."""
+        return self.staff.hand_over(order_id, code, proof, staff_id, connection, self.clock.now())
+
+    def raise_customer_alert(
+        self, kind: str, customer_id: str, zone: str, details: dict[str, JSON] | None = None
+    ) -> AlertView | None:
+        """A member's explicit ask (kiosk buttons): one open alert per (kind, customer,
+        order); None when this customer may not be alerted on."""
+        return self.staff.raise_customer_alert(
+            kind, customer_id, zone, details or {}, self.clock.now()
+        )
 
     def adopt_alert(self, alert_id: str, kind: str, detail: str) -> None:
         """Edge trouble whose ``alert.raised`` the outbox recorded itself (disk full, corrupt)."""
@@ -232,6 +250,7 @@ class Pipeline:
         members = tuple(self._member_view(v) for v in self.visits.open_visits())
         alerts = tuple(a.view() for a in self.alerts.open_alerts())
         self._ui.show(StaffSnapshot(connection, members, alerts))
+        self.staff.sync(connection, self.clock.now())
 
     def kiosk_sync(self, kiosk_id: str, connection: str) -> bool:
         return self.kiosk_screens.sync(kiosk_id, connection, self.clock.now())
@@ -248,20 +267,7 @@ class Pipeline:
         _LOGGER.info("arrival visit=%s zone=%s via=%s", visit.visit_id, zone, via)
         if profile.consent.staff_alerts:
             self._ui.show(MemberPresent(self._member_view(visit)))
-            for order in profile.ready_pickups():
-                details: dict[str, JSON] = {
-                    "order_id": order.order_id,
-                    "display_name": profile.display_name,
-                    "pickup_point": order.pickup_point,
-                }
-                self._publish_alert(
-                    *self.alerts.raise_alert("pickup", visit.customer_id, zone, now, details)
-                )
-            if profile.vip:
-                vip: dict[str, JSON] = {"display_name": profile.display_name}
-                self._publish_alert(
-                    *self.alerts.raise_alert("vip", visit.customer_id, zone, now, vip)
-                )
+        self.staff.arrived(profile, visit, now)
         self.kiosk_screens.entered(profile, zone, now)
 
     def _move(self, visit: Visit, zone: str, now: float) -> None:
@@ -288,6 +294,7 @@ class Pipeline:
         self.presence.forget(customer_id)
         self.kiosk_screens.left(customer_id, visit.zone)
         self._ui.show(MemberLeft(customer_id))
+        self.staff.departed(customer_id, self.clock.now())
 
     def depart_all(self, reason: str = "edge_stopped") -> int:
         """A clean stop: every open visit gets its ``departed`` now."""
@@ -324,12 +331,12 @@ class Pipeline:
             since=visit.started_at,
             tier=profile.tier if profile else "",
             vip=profile.vip if profile else False,
-            pickups=tuple(o.order_id for o in profile.ready_pickups()) if profile else (),
+            pickups=tuple(
+                o.order_id for o in profile.ready_pickups() if o.order_id not in self.staff.handed
+            )
+            if profile
+            else (),
         )
-
-    def _publish_alert(self, alert: Alert, event: Event) -> None:
-        self._emit(event)
-        self._ui.show(AlertChanged(alert.view()))
 
 
 def _journaled(visit: Visit, now: float) -> OpenVisit:

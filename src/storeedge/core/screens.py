@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from storeedge.core.events import JSON
+from storeedge.core.staff_messages import HandedOver, HandoverRefused, KpiFigures
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,4 +120,7 @@ ScreenMessage = (
     | MemberForgotten
     | AlertChanged
     | StaffSnapshot
+    | KpiFigures
+    | HandoverRefused
+    | HandedOver
 )

@@ -86,6 +86,9 @@ class QrScannerSettings:
     kiosk: str | None = None  # the kiosk this scanner belongs to, if any
 
 
+SHIFT_H: Final = 12.0
+
+
 @dataclass(frozen=True)
 class WebSettings:
     host: str = "127.0.0.1"
@@ -97,6 +100,15 @@ class WebSettings:
     tls_key_file: Path | None = None
     # The one address whose X-Forwarded-For/-Proto/-Host are believed (a reverse proxy).
     trusted_proxy: str | None = None
+    staff_shift_h: float = SHIFT_H  # a clerk's sign-in lasts this long
+
+
+@dataclass(frozen=True)
+class PickupPointSettings:
+    """Where click-and-collect orders wait, with the name staff know it by."""
+
+    id: str  # as orders name it (``pickup.point`` in a profile)
+    name: str
 
 
 @dataclass(frozen=True)
@@ -126,6 +138,7 @@ class Settings:
     kiosks: tuple[KioskSettings, ...] = ()
     web: WebSettings = field(default_factory=WebSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    pickup_points: tuple[PickupPointSettings, ...] = ()
 
     @property
     def source_uri(self) -> str:

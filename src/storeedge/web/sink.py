@@ -31,6 +31,7 @@ from storeedge.core.screens import (
     ScreenMessage,
     StaffSnapshot,
 )
+from storeedge.core.staff_messages import HandedOver, HandoverRefused, KpiFigures
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -67,6 +68,23 @@ def alert_payload(alert: AlertView) -> dict[str, Any]:
         "raised_at": alert.raised_at,
         "state": alert.state,
         "claimed_by": alert.claimed_by,
+    }
+
+
+def kpi_payload(kpi: KpiFigures) -> dict[str, Any]:
+    return {
+        "target_s": kpi.target_s,
+        "claim": {
+            "count": kpi.claim_count,
+            "median_s": kpi.claim_median_s,
+            "p90_s": kpi.claim_p90_s,
+        },
+        "handover": {
+            "count": kpi.handover_count,
+            "median_s": kpi.handover_median_s,
+            "p90_s": kpi.handover_p90_s,
+            "within_target": kpi.handover_within_target,
+        },
     }
 
 
@@ -119,5 +137,23 @@ class SocketUi:
                     "alerts": [alert_payload(a) for a in message.alerts],
                 }
                 self._staff("snapshot", snapshot, message.connection)
+            case KpiFigures(connection=connection):
+                self._staff("kpi", kpi_payload(message), connection or STAFF_ROOM)
+            case HandoverRefused(connection=connection):
+                refused = {
+                    "reason": message.reason,
+                    "where": message.where,
+                    "order_id": message.order_id,
+                }
+                self._staff("handover_refused", refused, connection or STAFF_ROOM)
+            case HandedOver():
+                handed = {
+                    "order_id": message.order_id,
+                    "customer_id": message.customer_id,
+                    "display_name": message.display_name,
+                    "proof": message.proof,
+                    "staff": message.staff,
+                }
+                self._staff("handed_over", handed)
             case _:  # NB: mypy proves every message type has an arm
                 assert_never(message)
