@@ -211,8 +211,8 @@ class CentralSimulator:
             body = json.loads(payload)
         except ValueError:
             return
-        if isinstance(body, dict) and isinstance(body.get("id"), str):
-            self.replies[body["id"]] = body
+        if isinstance(body, dict) and isinstance(body.get("command_id"), str):
+            self.replies[body["command_id"]] = body  # CONTRACTS 7: the reply names its command
 
     def wait_for(self, predicate: Callable[[CentralSimulator], bool], timeout: float) -> bool:
         """Waits until ``predicate(self)`` holds (checked on every message and every 0.1 s)."""

@@ -200,14 +200,14 @@ def test_commands_run_once_by_id_and_repeat_their_reply(h: Harness) -> None:
     h.command("pairing.claim", {"kiosk": "k-1"}, id="cmd-7")
     assert len(h.handler.commands) == 1
     assert h.replies[0] == h.replies[1]
-    assert h.replies[0]["id"] == "cmd-7"
+    assert h.replies[0]["command_id"] == "cmd-7"
     assert h.router.counters["commands.duplicate"] == 1
 
 
 def test_expired_commands_never_run(h: Harness) -> None:
     h.command("pairing.claim", {}, id="old", expirytime=format_time(time.time() - 5))
     assert h.handler.commands == []
-    assert h.replies == [{"id": "old", "status": "expired"}]
+    assert h.replies == [{"command_id": "old", "status": "expired", "reason": ""}]
     h.command("pairing.claim", {}, id="old", expirytime=format_time(time.time() + 60))
     assert h.handler.commands == []  # the id is spent
 
@@ -217,7 +217,7 @@ def test_config_applies_only_when_newer(h: Harness) -> None:
     h.command("config.set", {"version": 2, "settings": {"greeting": "off"}}, id="c2")
     h.command("config.set", {"version": 3, "settings": {"greeting": "off"}}, id="c3b")
     assert h.cache.config() == (3, {"greeting": "on"})
-    assert [r["status"] for r in h.replies] == ["ok", "stale", "stale"]
+    assert [(r["status"], r["reason"]) for r in h.replies][1:] == [("rejected", "stale")] * 2
     assert len(h.handler.commands) == 1
     h.command("config.set", {"version": "4", "settings": {}}, id="c4")
     assert h.router.counters["commands.rejected.data.version"] == 1

@@ -80,7 +80,7 @@ def test_commands_reply_once_and_duplicates_do_not_run_again(
     new = central.send_command("edge-1", "config.set", {"version": 2, "settings": {"a": 1}})
     old = central.send_command("edge-1", "config.set", {"version": 1, "settings": {"a": 0}})
     assert central.wait_for(lambda c: new in c.replies and old in c.replies, 10)
-    assert central.replies[old]["status"] == "stale"
+    assert (central.replies[old]["status"], central.replies[old]["reason"]) == ("rejected", "stale")
     assert edge.cache.config() == (2, {"a": 1})
 
 

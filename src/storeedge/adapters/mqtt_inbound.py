@@ -124,6 +124,11 @@ class Topics:
         return topic.startswith(self.replies) and len(topic) > len(self.replies)
 
 
+def reply_body(command_id: str, answer: dict[str, Any]) -> bytes:
+    """The reply on the response topic (CONTRACTS 7): ``status``, ``reason``, ``command_id``."""
+    return encode_json({"reason": "", **answer, "command_id": command_id})
+
+
 def reason_key(reason: str) -> str:
     """A short, bounded counter key for a rejection reason (indices and values removed)."""
     head = reason.split(":", 1)[0].strip()
@@ -323,14 +328,14 @@ class InboundRouter:
             self.counters["commands.expired"] += 1
             _LOGGER.info("command %s %s expired before it arrived; not run", name, command.id)
             if reply is not None:
-                reply.send(encode_json({"id": command.id, "status": "expired"}))
+                reply.send(reply_body(command.id, {"status": "expired"}))
             return
         self.run(command, reply)
 
     def run(self, command: Command, reply: Reply | None) -> None:
         """Runs a committed command once and records its reply (also used at start)."""
         answer = self._execute(command)
-        body = encode_json({"id": command.id, **(answer or {"status": "done"})})
+        body = reply_body(command.id, answer or {"status": "ok"})
         self._cache.inbox_done(command.id, body)
         self.counters["commands.run"] += 1
         if reply is not None:
@@ -342,14 +347,15 @@ class InboundRouter:
             if not self._cache.apply_config(version, settings):
                 self.counters["commands.config_stale"] += 1
                 current = self._cache.config()
-                return {"status": "stale", "version": current[0] if current else None}
+                stored = current[0] if current else None
+                return {"status": "rejected", "reason": "stale", "version": stored}
             self.counters["commands.config_applied"] += 1
         try:
             return self._handler.on_command(command.name, dict(command.event))
         except Exception:  # NB: the command is finished either way; say it failed
             self.counters["commands.handler_error"] += 1
             _LOGGER.exception("command %s %s failed", command.name, command.id)
-            return {"status": "error"}
+            return {"status": "rejected", "reason": "internal error"}
 
     def resume_pending(self) -> int:
         """Runs commands committed but not finished before a crash (at least once)."""
@@ -362,9 +368,7 @@ class InboundRouter:
                 continue
             if command.expired(self._wall()):
                 self.counters["commands.expired"] += 1
-                self._cache.inbox_done(
-                    command_id, encode_json({"id": command_id, "status": "expired"})
-                )
+                self._cache.inbox_done(command_id, reply_body(command_id, {"status": "expired"}))
                 continue
             self.run(command, None)
             count += 1
