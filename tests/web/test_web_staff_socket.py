@@ -68,10 +68,14 @@ def test_claim_then_resolve_round_trip(stack: Stack, jean_profile: dict[str, Any
         assert claimed["state"] == "claimed"
         assert claimed["claimed_by"] == "Marie"
 
-    again = other.emit("claim", {"alert_id": alert_id}, namespace="/staff", callback=True)
+    again = other.emit(
+        "claim", {"alert_id": alert_id, "staff": "Paul"}, namespace="/staff", callback=True
+    )
     assert again == {"ok": False, "error": "not_open"}
 
-    done = client.emit("resolve", {"alert_id": alert_id}, namespace="/staff", callback=True)
+    done = client.emit(
+        "resolve", {"alert_id": alert_id, "staff": "Marie"}, namespace="/staff", callback=True
+    )
     assert done == {"ok": True}
     (resolved,) = events(other, "alert")
     assert resolved["state"] == "resolved"
@@ -81,20 +85,28 @@ def test_claim_then_resolve_round_trip(stack: Stack, jean_profile: dict[str, Any
     assert "storeedge.alert.resolved" in types
 
 
-def test_no_pin_staff_name_defaults_and_is_cleaned(
+def test_no_pin_a_name_is_required_before_acting(
     stack: Stack, jean_profile: dict[str, Any]
 ) -> None:
     stack.walk(jean_profile, "entrance", 1.0)
     alert_id = open_alert_id(stack)
     client = staff_client(stack)
 
-    answer = client.emit(
-        "claim", {"alert_id": alert_id, "staff": "\x00" * 3}, namespace="/staff", callback=True
-    )
+    for nameless in ({"alert_id": alert_id}, {"alert_id": alert_id, "staff": "\x00" * 3}):
+        answer = client.emit("claim", nameless, namespace="/staff", callback=True)
+        assert answer == {"ok": False, "error": "name_required"}
+    assert events(client, "alert") == []
+    assert stack.open_alerts()[0].state == "open"
 
+    answer = client.emit(
+        "claim",
+        {"alert_id": alert_id, "staff": "  Marie   Curie "},
+        namespace="/staff",
+        callback=True,
+    )
     assert answer == {"ok": True}
     (claimed,) = events(client, "alert")
-    assert claimed["claimed_by"] == "staff"
+    assert claimed["claimed_by"] == "Marie Curie"
 
 
 def test_bad_claims_are_answered_not_crashed(stack: Stack) -> None:
@@ -112,7 +124,9 @@ def test_bad_claims_are_answered_not_crashed(stack: Stack) -> None:
     for payload in bad_payloads:
         answer = client.emit("claim", payload, namespace="/staff", callback=True)
         assert answer == {"ok": False, "error": "bad_request"}, payload
-    unknown = client.emit("resolve", {"alert_id": "nope"}, namespace="/staff", callback=True)
+    unknown = client.emit(
+        "resolve", {"alert_id": "nope", "staff": "Marie"}, namespace="/staff", callback=True
+    )
     assert unknown == {"ok": False, "error": "not_open"}
 
 

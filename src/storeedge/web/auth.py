@@ -226,6 +226,7 @@ class StaffSessions:
 
     def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._now = monotonic
+        self.lifetime_s = SESSION_LIFETIME_S  # NB: the factory sets [web] staff_shift_h
         self._lock = threading.Lock()
         self._open: OrderedDict[str, tuple[str, float]] = OrderedDict()
         self._sockets: dict[str, set[str]] = {}
@@ -238,7 +239,7 @@ class StaffSessions:
         session[SESSION_KEY] = name
         session[SESSION_ID_KEY] = sid
         with self._lock:
-            self._open[sid] = (name, self._now() + SESSION_LIFETIME_S)
+            self._open[sid] = (name, self._now() + self.lifetime_s)
             while len(self._open) > MAX_SESSIONS:
                 oldest, _ = self._open.popitem(last=False)
                 self._sockets.pop(oldest, None)

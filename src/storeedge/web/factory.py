@@ -65,6 +65,7 @@ def create_app(
         static_url_path="/static",
     )
     app.config.from_object(config)
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=settings.web.staff_shift_h)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secrets.token_bytes(32)
     socketio = SocketIO(
@@ -90,6 +91,7 @@ def create_app(
         health=HealthSections(),
     )
     app.extensions[EXTENSION] = context
+    context.guard.sessions.lifetime_s = settings.web.staff_shift_h * 3600  # one shift
     enrol.install(app, settings.data.dir, frozenset(k.id for k in settings.kiosks))
     app.register_blueprint(kiosk.bp)
     app.register_blueprint(staff.bp)

@@ -137,6 +137,14 @@ class SocketUi:
                     "alerts": [alert_payload(a) for a in message.alerts],
                 }
                 self._staff("snapshot", snapshot, message.connection)
+            case KpiFigures() | HandoverRefused() | HandedOver():
+                self._route_desk(message)
+            case _:  # NB: mypy proves every message type has an arm
+                assert_never(message)
+
+    def _route_desk(self, message: KpiFigures | HandoverRefused | HandedOver) -> None:
+        """The staff desk's messages: the day's figures, handovers and their refusals."""
+        match message:
             case KpiFigures(connection=connection):
                 self._staff("kpi", kpi_payload(message), connection or STAFF_ROOM)
             case HandoverRefused(connection=connection):
@@ -155,5 +163,5 @@ class SocketUi:
                     "staff": message.staff,
                 }
                 self._staff("handed_over", handed)
-            case _:  # NB: mypy proves every message type has an arm
+            case _:
                 assert_never(message)

@@ -26,7 +26,8 @@ from storeedge.web.sink import STAFF_NS, STAFF_ROOM
 _LOGGER = logging.getLogger(__name__)
 
 _ALERT_ID: Final = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
-DEFAULT_STAFF: Final = "staff"
+_ORDER_ID: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+_CODE: Final = re.compile(r"^[0-9]{6,10}$")
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -109,6 +110,24 @@ class StaffNamespace(Namespace):  # type: ignore[misc]  # NB: flask_socketio is 
     def on_resolve(self, data: Any = None) -> dict[str, Any]:
         return self._act(data, CoreGateway.resolve_alert)
 
+    def on_hand_over(self, data: Any = None) -> dict[str, Any]:
+        """Hand an order over: the code the app shows, typed (``proof: code``), or an
+        override recorded under the clerk's name (``proof: staff``)."""
+        request_or_error = _handover_request(data)
+        if isinstance(request_or_error, str):
+            return _answer(False, request_or_error)
+        order_id, code, proof = request_or_error
+        staff_id = self._staff_id(data)
+        if staff_id is None:
+            return _answer(False, self._nameless())
+        sid, core = current_sid(), self._ctx.core
+        done, refused, error = self._core(
+            lambda: core.hand_over(order_id, code, proof, staff_id, sid)
+        )
+        if done and isinstance(refused, str):
+            return _answer(False, refused)
+        return _answer(done, error)
+
     def _act(self, data: Any, action: Callable[[CoreGateway, str, str], bool]) -> dict[str, Any]:
         if not isinstance(data, dict):
             return {"ok": False, "error": "bad_request"}
@@ -117,7 +136,7 @@ class StaffNamespace(Namespace):  # type: ignore[misc]  # NB: flask_socketio is 
             return {"ok": False, "error": "bad_request"}
         staff_id = self._staff_id(data)
         if staff_id is None:
-            return {"ok": False, "error": "signed_out"}
+            return _answer(False, self._nameless())  # NB: every act is recorded under a name
         core = self._ctx.core
         done, changed, error = self._core(lambda: action(core, alert_id, staff_id))
         if done and changed is not True:
@@ -125,11 +144,15 @@ class StaffNamespace(Namespace):  # type: ignore[misc]  # NB: flask_socketio is 
         return _answer(done, error)
 
     def _staff_id(self, data: dict[str, Any]) -> str | None:
-        signed_in = signed_in_name(session, self._ctx.guard)
-        if signed_in is not None or self._ctx.guard.required:
-            return signed_in  # NB: None when the session was revoked meanwhile
-        # NB: no PIN configured: the console trusts the name typed on the tablet.
-        return clean_staff_name(data.get("staff")) or DEFAULT_STAFF
+        """Who acts: the signed-in clerk (None once signed out, revoked or past the shift),
+        or, with no PIN configured, the name typed on the tablet (None when there is none:
+        then nothing is done)."""
+        if self._ctx.guard.required:
+            return signed_in_name(session, self._ctx.guard)
+        return clean_staff_name(data.get("staff"))
+
+    def _nameless(self) -> str:
+        return "signed_out" if self._ctx.guard.required else "name_required"
 
     def _core(self, work: Callable[[], object]) -> tuple[bool, object, str | None]:
         """Run one gateway act: (done, its value, error code)."""
@@ -142,6 +165,21 @@ class StaffNamespace(Namespace):  # type: ignore[misc]  # NB: flask_socketio is 
             _LOGGER.exception("staff request failed")
             return False, None, "internal"
         return True, value, None
+
+
+def _handover_request(data: Any) -> tuple[str, str | None, str] | str:
+    """(order_id, typed code or None, proof) from a console's request, or the error code."""
+    if not isinstance(data, dict):
+        return "bad_request"
+    order_id, code, proof = data.get("order_id"), data.get("code"), data.get("proof")
+    if not isinstance(order_id, str) or not _ORDER_ID.match(order_id):
+        return "bad_request"
+    if proof == "staff":
+        return order_id, None, proof
+    if proof != "code":
+        return "bad_request"
+    typed = "".join(code.split()) if isinstance(code, str) else ""
+    return (order_id, typed, proof) if _CODE.match(typed) else "malformed"
 
 
 def _answer(ok: bool, error: str | None) -> dict[str, Any]:
