@@ -165,6 +165,10 @@ language = "en"
 
 [web]
 port = 0
+
+[[pickup_points]]
+id = "counter-A"
+name = "Comptoir retraits"
 """
 
 STAFF_PIN = "2468"

@@ -43,6 +43,7 @@ function duration(seconds) {
   }
   const total = Math.max(0, Math.round(Number(seconds)));
   if (total < 60) return i18n.t("staff.dur_s", { s: total });
+  if (total % 60 === 0) return i18n.t("staff.dur_min_only", { m: total / 60 });
   return i18n.t("staff.dur_min", { m: Math.floor(total / 60), s: String(total % 60).padStart(2, "0") });
 }
 
@@ -414,7 +415,9 @@ async function act(action, data, control) {
     nameInput?.focus();
     return false;
   }
-  control.disabled = true;
+  // NB: not `disabled`: a disabled button drops the focus to <body> mid-act.
+  if (control.getAttribute("aria-disabled") === "true") return false;
+  control.setAttribute("aria-disabled", "true");
   try {
     const answer = await client.emit(action, { ...data, staff: staffName() });
     if (answer && answer.ok) return true;
@@ -426,7 +429,7 @@ async function act(action, data, control) {
     toast(i18n.t("staff.error.offline"));
     return false;
   } finally {
-    control.disabled = false;
+    control.removeAttribute("aria-disabled");
   }
 }
 
