@@ -123,7 +123,8 @@ def test_checkin_with_an_order_opens_an_app_visit_and_one_pickup_alert(core: Cor
     view = core.pipeline.raise_customer_alert(
         "pickup", "C-000123", "kiosk", {"order_id": "O-98121"}
     )
-    assert view is not None and view.alert_id == alert.alert_id
+    assert view is not None
+    assert view.alert_id == alert.alert_id
     assert core.types() == ["customer.arrived", "alert.raised"]
 
 

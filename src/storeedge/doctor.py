@@ -37,6 +37,18 @@ class Finding:
         return f"{text}\n     fix: {self.fix}" if self.fix else text
 
 
+def check_staff_pin(settings: Settings) -> Iterator[Finding]:
+    """The staff console asks for the store PIN only when its hash is configured."""
+    if settings.web.staff_pin_hash:
+        yield Finding("ok", f"staff PIN set; a sign-in lasts {settings.web.staff_shift_h:g} h")
+        return
+    yield Finding(
+        "warn",
+        "no staff PIN: anyone on the store network can open the staff console",
+        "set [web] staff_pin_hash_file (or STOREEDGE_STAFF_PIN_HASH) to a werkzeug hash",
+    )
+
+
 def check_disk(settings: Settings) -> Iterator[Finding]:
     directory = settings.data.dir
     probe = directory / ".doctor-probe"
@@ -223,7 +235,8 @@ def check_qr_scanners(settings: Settings) -> Iterator[Finding]:
 
 def diagnose(settings: Settings) -> list[Finding]:
     findings: list[Finding] = [Finding("ok", f"config {settings.source} valid")]
-    for check in (check_disk, check_broker, check_bluetooth, check_door, check_qr_scanners):
+    checks = (check_disk, check_broker, check_bluetooth, check_door, check_qr_scanners)
+    for check in (*checks, check_staff_pin):
         findings.extend(check(settings))
     findings.extend(check_clock())
     return findings

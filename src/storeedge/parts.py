@@ -5,7 +5,10 @@ starts fast. ``storeedge.app`` wires the rest.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from storeedge.adapters.clock import SystemClock
 from storeedge.adapters.crypto import aes128_ecb
@@ -26,7 +29,23 @@ def build_pipeline(
     **parts: Any,
 ) -> Pipeline:
     """The recognition pipeline as ``run`` and ``replay`` both build it."""
-    return Pipeline(settings, clock, sink, ui or NullUi(), aes128_ecb, events, **parts)
+    pipeline = Pipeline(settings, clock, sink, ui or NullUi(), aes128_ecb, events, **parts)
+    pipeline.staff.kpi.day_start_of = local_day_start(settings.store.timezone)
+    return pipeline
+
+
+def local_day_start(timezone: str) -> Callable[[float], float]:
+    """Midnight in the store's time zone before a Unix time (the staff figures' "today")."""
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")  # NB: an unknown zone name must not stop the service
+
+    def start(at: float) -> float:
+        local = datetime.fromtimestamp(at, zone)
+        return local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+    return start
 
 
 def device_sources(

@@ -35,7 +35,7 @@ def test_staff_sees_jean_arrive_and_claims_his_pickup(
     card = tablet_page.locator("[data-testid=alert][data-kind=pickup]")
     expect(card).to_contain_text("Retrait click & collect")
     expect(card).to_contain_text("Commande O-98121")
-    expect(card).to_contain_text("1 × JEAN-SLIM-32")  # the lines to pick
+    expect(card).to_contain_text("1 \u00d7 JEAN-SLIM-32")  # the lines to pick
     expect(card).to_have_attribute("data-state", "open")
 
     card.get_by_test_id("claim").click()  # no name yet: nothing is done

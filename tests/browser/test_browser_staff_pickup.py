@@ -173,7 +173,7 @@ def test_checkin_claim_race_and_handover_at_the_counter(
         expect(card).to_have_attribute("data-state", "open")
         expect(card).to_contain_text("Commande O-98121")
         expect(card).to_contain_text("Comptoir retraits")  # the point's name, not its id
-        expect(card).to_contain_text("1 × JEAN-SLIM-32")
+        expect(card).to_contain_text("1 \u00d7 JEAN-SLIM-32")
         expect(page.get_by_test_id("visit")).to_have_attribute("data-customer-id", "C-000123")
     expect(marie.locator("#announcer")).to_contain_text("Nouvelle alerte")
     no_serious_violations(marie, "open alert")
