@@ -128,4 +128,8 @@ position = [15.0, 12.0]
 id = "kiosk-1"
 zone = "kiosk"
 language = "fr"
+
+[[pickup_points]]
+id = "counter-A"
+name = "Comptoir retraits"
 """
