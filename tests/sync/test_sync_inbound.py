@@ -167,7 +167,7 @@ def test_replies_go_only_under_this_edges_replies_prefix(h: Harness) -> None:
     assert h.handler.commands == []  # refused whole, not run without its reply
     assert h.router.counters["commands.rejected.response_topic"] == len(elsewhere)
     h.command("pairing.claim", {"kiosk": "k-1"}, id="c-ok")
-    assert [r["id"] for r in h.replies] == ["c-ok"]
+    assert [r["command_id"] for r in h.replies] == ["c-ok"]
     h.command("pairing.claim", {"kiosk": "k-1"}, id="c-none", reply_to=None)  # MQTT 3.1.1
     assert len(h.handler.commands) == 2
 

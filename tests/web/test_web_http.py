@@ -71,7 +71,8 @@ def test_staff_page_without_pin_says_so(stack: Stack) -> None:
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert 'id="no-pin-banner"' in html
-    assert "No PIN is set" in html
+    assert "not protected by a PIN" in html
+    assert "staff_pin_hash" not in html  # speak to staff; the config key is for docs and doctor
     assert page_config(html, "staff-config") == {
         "namespace": "/staff",
         "pin_required": False,
