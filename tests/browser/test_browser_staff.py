@@ -57,6 +57,11 @@ def test_staff_sees_jean_arrive_and_claims_his_pickup(
     assert alert.state == "claimed"
     assert alert.claimed_by == "Marie"
 
+    # Jean walks to the kiosk: the card says where he is now, like his member row.
+    stack.walk_to_kiosk(jean_profile)
+    expect(member.locator(".zone-chip")).to_have_text("Borne")
+    expect(card.locator(".zone-chip")).to_have_text("Borne")
+
     card.get_by_role("button", name="Terminé").click()
 
     expect(tablet_page.get_by_test_id("alert")).to_have_count(0)

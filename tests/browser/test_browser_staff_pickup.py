@@ -118,13 +118,22 @@ def make_store(
         os.close(slave)
 
 
-def clerk(browser: Browser, store: Store, name: str, width: int = 1280, height: int = 800) -> Page:
+def clerk(
+    browser: Browser,
+    store: Store,
+    name: str,
+    width: int = 1280,
+    height: int = 800,
+    check_login: bool = False,
+) -> Page:
     """A tablet whose clerk signs in with their name and the store PIN."""
     context = browser.new_context(
         viewport={"width": width, "height": height}, locale="fr-FR", bypass_csp=True
     )
     page = context.new_page()
     page.goto(store.edge.web.staff_url())
+    if check_login:
+        no_serious_violations(page, "sign-in page")
     page.get_by_test_id("staff-name").fill(name)
     page.fill("input[name=pin]", PIN)
     page.click("button[type=submit]")
@@ -151,7 +160,7 @@ def test_checkin_claim_race_and_handover_at_the_counter(
     browser: Browser, make_store: Callable[..., Store], jean_profile: dict[str, Any]
 ) -> None:
     store = make_store()
-    marie, paul = clerk(browser, store, "Marie"), clerk(browser, store, "Paul")
+    marie, paul = clerk(browser, store, "Marie", check_login=True), clerk(browser, store, "Paul")
     for page in (marie, paul):
         expect(page.locator("#alerts-empty")).to_be_visible()
     no_serious_violations(marie, "empty console")
@@ -302,6 +311,14 @@ def test_console_layouts_and_accessibility_in_every_state(
     order = small.get_by_test_id("alert").evaluate_all("cards => cards.map(c => c.dataset.kind)")
     assert order == ["pickup", "vip", "advisor"]  # oldest first; the claim moved nothing
     small.screenshot(path=screenshot_path("staff-1024x768.png"), animations="disabled")
+
+    # A new alert while the clerk has scrolled: nothing jumps, nothing is rebuilt.
+    small.evaluate("() => window.scrollTo(0, 240)")
+    first_card = small.get_by_test_id("alert").first.element_handle()
+    store.command("alert.raise", {"kind": "advisor", "zone": "kiosk"}, "l-4")
+    expect(small.get_by_test_id("alert")).to_have_count(4)
+    assert small.evaluate("() => window.scrollY") == 240
+    assert first_card.evaluate("card => card.isConnected")  # the same element, patched
     small.click("#lang-toggle")
     expect(small.get_by_test_id("alert").first).to_contain_text("Handled by Léa")
     no_serious_violations(small, "English")

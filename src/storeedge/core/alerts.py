@@ -41,9 +41,12 @@ class Alert:
 
     @property
     def key(self) -> AlertKey:
-        """What makes two alerts the same one: kind, customer and order (or beacon)."""
+        """What makes two alerts the same one: kind, customer and order (or beacon; for an
+        alert about no customer, its zone)."""
         subject = self.details.get("order_id") or self.details.get("beacon_id")
-        return self.kind, self.customer_id, subject if isinstance(subject, str) else None
+        if not isinstance(subject, str):
+            subject = self.zone if self.customer_id is None else None
+        return self.kind, self.customer_id, subject
 
     @property
     def order_id(self) -> str | None:
