@@ -22,6 +22,7 @@ from storeedge.core.screens import (
     MemberPresent,
     StaffSnapshot,
 )
+from storeedge.core.staff_messages import KpiFigures
 
 from .conftest import T0, Rig, feed, silence
 
@@ -186,8 +187,10 @@ def test_staff_and_kiosk_signals_on_arrival(rig: Rig, jean_key: EidKey) -> None:
     assert MemberPresent in kinds
     assert AlertChanged in kinds  # Jean has a click-and-collect order ready
     rig.pipeline.staff_sync("console-1")
-    snapshot = rig.ui.messages[-1]
+    snapshot, figures = rig.ui.messages[-2:]  # NB: the day's staff figures follow it
     assert isinstance(snapshot, StaffSnapshot)
+    assert isinstance(figures, KpiFigures)
+    assert figures.connection == "console-1"
     assert snapshot.connection == "console-1"
     assert [m.customer_id for m in snapshot.members] == ["C-000123"]
 
