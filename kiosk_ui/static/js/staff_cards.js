@@ -181,6 +181,7 @@ export function patchCard(li, view, zoneNow) {
   chip.textContent = label("staff.state", state);
   const [name, zone, wait] = who.children;
   name.textContent = view.display_name || view.customer_id || "";
+  name.hidden = !name.textContent; // NB: an alert about no one (a beacon) starts with its zone
   zone.textContent = label("zone", zoneNow || view.zone); // NB: where the member is now
   wait.dataset.since = String(view.raised_at);
   wait.textContent = i18n.t("staff.waiting", { t: duration(Date.now() / 1000 - view.raised_at) });
