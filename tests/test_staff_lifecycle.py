@@ -320,3 +320,20 @@ def test_percentile_is_nearest_rank() -> None:
     values = [float(v) for v in range(1, 11)]
     assert percentile(values, 0.5) == 5.0
     assert percentile(values, 0.9) == 9.0
+
+
+def test_erasure_forgets_only_that_members_handovers(
+    make_core: Callable[..., Core], jean_profile: dict[str, Any]
+) -> None:
+    other = copy.deepcopy(jean_profile)
+    other["customer_id"] = "C-000456"
+    other["ble"]["identity_key"] = "ff" * 16
+    other["orders"][0]["order_id"] = "O-11111"
+    core = make_core([jean_profile, other])
+    assert core.pipeline.hand_over("O-98121", None, "staff", "Marie", "sid") is None
+    assert core.pipeline.hand_over("O-11111", None, "staff", "Marie", "sid") is None
+    core.pipeline.erase_customer("C-000456")
+    assert core.pipeline.staff.handed == {"O-98121": "C-000123"}
+    assert core.pipeline.hand_over("O-98121", None, "staff", "Paul", "sid") == (
+        "already_handed_over"
+    )

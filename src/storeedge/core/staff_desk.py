@@ -70,7 +70,7 @@ class StaffDesk:
         self._verifier = verifier
         self.alerts = AlertBook(events, settings.alerts.escalate_after_s)
         self.kpi = StaffKpi()
-        self.handed: dict[str, float] = {}  # order_id -> when it was handed over
+        self.handed: dict[str, str] = {}  # order_id -> customer_id, handed over this run
         self._points = {p.id: p.name for p in settings.pickup_points}
         entrances = [s.zone for s in settings.scanners if s.role == "entrance"]
         self._door_zone = entrances[0] if entrances else "entrance"
@@ -158,11 +158,7 @@ class StaffDesk:
 
     def forget(self, customer_id: str) -> None:
         self.alerts.forget_customer(customer_id)
-        self.handed = {k: v for k, v in self.handed.items() if not self._owned(customer_id, k)}
-
-    def _owned(self, customer_id: str, order_id: str) -> bool:
-        profile = self._profiles().get(customer_id)
-        return profile is None or _find_order(profile, order_id) is not None
+        self.handed = {k: v for k, v in self.handed.items() if v != customer_id}
 
     # --- clerks' acts ---------------------------------------------------------------------
 
@@ -257,7 +253,8 @@ class StaffDesk:
         where: str,
         now: float,
     ) -> None:
-        self.handed[order.order_id] = now  # NB: first, so an arrival below raises no alert
+        # NB: first, so an arrival below raises no alert for this order
+        self.handed[order.order_id] = profile.customer_id
         visit = self._visits.get(profile.customer_id)
         if visit is None:
             zone = where if where != "console" else self._door_zone
