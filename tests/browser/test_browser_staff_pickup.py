@@ -30,6 +30,15 @@ from storeedge.core.qr import totp
 from storeedge.core.settings import AlertSettings
 
 PIN = "1357"
+# Counts the tones the console's chime plays (WebAudio oscillators), for the tests only.
+COUNT_TONES = """
+window.__tones = 0;
+const create = AudioContext.prototype.createOscillator;
+AudioContext.prototype.createOscillator = function () {
+  window.__tones += 1;
+  return create.call(this);
+};
+"""
 ALERT = "[data-testid=alert][data-kind=pickup]"
 COUNTER = """
 [web]
@@ -130,6 +139,7 @@ def clerk(
     context = browser.new_context(
         viewport={"width": width, "height": height}, locale="fr-FR", bypass_csp=True
     )
+    context.add_init_script(COUNT_TONES)
     page = context.new_page()
     page.goto(store.edge.web.staff_url())
     if check_login:
@@ -246,12 +256,15 @@ def test_unclaimed_alert_is_escalated_and_handed_over_by_typed_code(
 ) -> None:
     store = make_store(escalate_after_s=1.5)
     marie = clerk(browser, store, "Marie")
+    marie.locator("body").click(position={"x": 5, "y": 200})  # a touch: browsers then allow sound
     store.command("customer.checkin", {"customer_id": "C-000123", "order_id": "O-98121"}, "c-2")
     card = marie.locator(ALERT)
     expect(card).to_have_attribute("data-state", "open")
+    marie.wait_for_function("() => window.__tones === 2")  # the new alert's chime
     expect(card).to_have_attribute("data-state", "escalated", timeout=6000)
     expect(card.locator(".state-chip")).to_have_text("Attente trop longue")
     expect(marie.locator("#announcer")).to_contain_text("Attente trop longue")
+    marie.wait_for_function("() => window.__tones === 5")  # and the urgent one
     (escalated,) = store.events("alert.escalated")
     assert escalated["kind"] == "pickup"
     no_serious_violations(marie, "escalated")
