@@ -337,3 +337,15 @@ def test_erasure_forgets_only_that_members_handovers(
     assert core.pipeline.hand_over("O-98121", None, "staff", "Paul", "sid") == (
         "already_handed_over"
     )
+
+
+def test_no_handover_for_a_customer_whose_consent_is_off(
+    make_core: Callable[..., Core], jean_profile: dict[str, Any]
+) -> None:
+    withdrawn = copy.deepcopy(jean_profile)
+    withdrawn["consent"]["recognition"] = False
+    core = make_core([withdrawn])
+    assert core.pipeline.hand_over("O-98121", None, "staff", "Marie", "sid") == "no_consent"
+    core.pipeline.on_qr("counter-qr", core.pickup_code(withdrawn))
+    assert core.sink.events == []
+    assert [r.reason for r in core.screens.of(HandoverRefused)] == ["no_consent", "no_consent"]

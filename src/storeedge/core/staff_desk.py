@@ -216,6 +216,8 @@ class StaffDesk:
         )
         order = _find_order(profile, order_id) if profile is not None else None
         reason = "unknown_id" if profile is None else self._not_handable(order)
+        if profile is not None and reason is None and not profile.consent.current(now):
+            reason = "no_consent"  # NB: nothing of theirs is shown, a handover neither
         if proof == "code" and reason is None:
             if code is None or not _CODE.match(code):
                 reason = "malformed"
