@@ -8,13 +8,37 @@ expectation like the rest of the configuration.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Callable, Mapping
+from typing import Any, Final, Protocol, TypeVar
 
 from storeedge.core.settings import SHIFT_H, AlertSettings, PickupPointSettings
 
-if TYPE_CHECKING:  # NB: the loader imports this module; its reader is only a type here
-    from storeedge.config import _Reader
+T = TypeVar("T")
+
+
+class _Reader(Protocol):
+    """What this module needs of the loader's reader (``storeedge.config``)."""
+
+    def fail(self, path: str, message: str) -> Exception: ...
+
+    def table(self, raw: object, path: str, known: tuple[str, ...]) -> Mapping[str, Any]: ...
+
+    def required(self, table: Mapping[str, Any], path: str, key: str) -> object: ...
+
+    def string(self, value: object, path: str, *, ident: bool = False) -> str: ...
+
+    def number(self, value: object, path: str, low: float, high: float) -> float: ...
+
+    def optional(
+        self,
+        table: Mapping[str, Any],
+        path: str,
+        key: str,
+        read: Callable[[object, str], T],
+    ) -> T | None: ...
+
+    def array_of_tables(self, raw: object, path: str) -> list[object]: ...
+
 
 STAFF_SECTIONS: Final = ("alerts", "pickup_points")
 MAX_POINT_NAME: Final = 40
