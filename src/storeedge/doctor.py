@@ -44,7 +44,7 @@ def check_staff_pin(settings: Settings) -> Iterator[Finding]:
         return
     yield Finding(
         "warn",
-        "no staff PIN: anyone on the store network can open the staff console",
+        "no staff PIN: the staff console is unprotected (served on loopback only)",
         "set [web] staff_pin_hash_file (or STOREEDGE_STAFF_PIN_HASH) to a werkzeug hash",
     )
 
