@@ -23,9 +23,10 @@ from storeedge.doctor import (
 def test_reachable_plaintext_broker_is_a_warning(
     mosquitto: PrivateMosquitto, make_settings: Callable[..., Settings]
 ) -> None:
-    (finding,) = check_broker(make_settings(port=mosquitto.port))
+    finding, login = check_broker(make_settings(port=mosquitto.port))
     assert finding.level == "warn"
     assert "WITHOUT TLS" in finding.what
+    assert login.what == "MQTT login anonymously accepted"
 
 
 def test_unreachable_broker_says_what_to_check(make_settings: Callable[..., Settings]) -> None:

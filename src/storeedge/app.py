@@ -38,6 +38,8 @@ from storeedge.core.profiles import CustomerProfile
 from storeedge.core.screens import ScreenMessage
 from storeedge.core.settings import Settings
 from storeedge.gateway import CoreGateway
+from storeedge.ops.attach import Ops
+from storeedge.ops.notify import ServiceManager
 from storeedge.parts import build_pipeline, device_sources, qr_sources
 from storeedge.runtime import CoreLoop
 from storeedge.web import WebApp
@@ -106,9 +108,9 @@ class Edge:
         )
         self.cache = LocalCache(data / "cache.sqlite")
         self.journal = SqliteVisitJournal(data / "visits.sqlite")
-        self._pipeline = build_pipeline(
-            settings, self.clock, self.outbox, self._ui, journal=self.journal
-        )
+        self.ops = Ops()  # NB: log lines, /metrics and the kiosk watch (storeedge.ops)
+        events, ui = self.ops.taps.events(self.outbox), self.ops.taps.ui(self._ui)
+        self._pipeline = build_pipeline(settings, self.clock, events, ui, journal=self.journal)
         self.core = CoreGateway(self.loop, self._pipeline)
         self.web = WebApp(settings, self.core)
         self._ui.attach(self.web.ui)
@@ -124,6 +126,7 @@ class Edge:
             "outbox", lambda: {"healthy": self.outbox.healthy, **self.outbox.stats()}
         )
         self.web.health.add("devices", self._device_health)
+        self.ops.attach(self, self._sources, self._qr, self._technician_alert)
 
     def _device_health(self) -> dict[str, Any]:
         """A failing BLE adapter or QR scanner is reported here, never fatal."""
@@ -169,6 +172,7 @@ class Edge:
         self.web.start()
         self.link.start()
         self.loop.call(self._start_tasks)
+        self.ops.start()
         _LOGGER.info(
             "storeedge %s up: store %s edge %s, %d profiles from the cache, %d device sources",
             __version__,
@@ -193,6 +197,7 @@ class Edge:
         the MQTT link says "offline", the core thread ends, the SQLite files close.
         """
         started = time.monotonic()
+        self.ops.stop()
         try:
             departed = self.core.depart_all("edge_stopped", timeout=STOP_CORE_S)
             if departed:
@@ -226,6 +231,7 @@ class Edge:
             await asyncio.sleep(TICK_S)
 
     def _deliver(self, record: AdvertRecord) -> None:
+        self.ops.taps.advert(record)
         try:
             self._pipeline.on_advert(record)
         except Exception:  # NB: one bad record must not stop the scanner feeding us
@@ -293,10 +299,13 @@ def run_service(settings: Settings, simulate: str | None = None) -> int:
     # NB: MqttLink.start() logs the plaintext warning when the config says tls = false.
     sources, extra = device_sources(settings, simulate)
     edge = Edge(settings, sources, extra_profiles=extra)
+    systemd = ServiceManager.from_env(edge.core.alive)
     with until_signalled() as stop:
         edge.start()
+        systemd.ready(f"serving store {settings.store.id} edge {settings.store.edge_id}")
         print(f"kiosk: {edge.web.kiosk_url()}", flush=True)  # noqa: T201  # CLI output
         print(f"staff: {edge.web.staff_url()}", flush=True)  # noqa: T201
         stop.wait()
+    systemd.stopping()
     edge.stop()
     return 0

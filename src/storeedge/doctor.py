@@ -9,32 +9,31 @@ from __future__ import annotations
 import argparse
 import math
 import shutil
-import socket
-import ssl
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-from storeedge.config import Settings, radios
 from storeedge.core.presence import door_order
+from storeedge.core.settings import Settings, radios
+from storeedge.ops.checks import (
+    SECRETS,
+    Finding,
+    become_service_user,
+    check_bluez,
+    check_broker,
+    check_calibration,
+    check_power,
+    load_secrets,
+)
+from storeedge.ops.radios import adapters, resolve_adapter
+
+__all__ = ["Finding", "check_broker", "diagnose", "register"]
 
 MIN_FREE_BYTES = 200 * 1024 * 1024
 WARN_FREE_BYTES = 1024 * 1024 * 1024
 EARLIEST_SANE_TIME = 1735689600  # 2025-01-01: a Pi without RTC boots in 1970 until NTP syncs
 SYS_BLUETOOTH = Path("/sys/class/bluetooth")
-
-
-@dataclass(frozen=True)
-class Finding:
-    level: str  # ok | warn | FAIL
-    what: str
-    fix: str = ""
-
-    def line(self) -> str:
-        text = f"{self.level:<4} {self.what}"
-        return f"{text}\n     fix: {self.fix}" if self.fix else text
 
 
 def check_staff_pin(settings: Settings) -> Iterator[Finding]:
@@ -45,7 +44,7 @@ def check_staff_pin(settings: Settings) -> Iterator[Finding]:
     yield Finding(
         "warn",
         "no staff PIN: the staff console is unprotected (served on loopback only)",
-        "set [web] staff_pin_hash_file (or STOREEDGE_STAFF_PIN_HASH) to a werkzeug hash",
+        "sudo storeedge staff-pin --write /etc/storeedge/secrets.env (or staff_pin_hash_file)",
     )
 
 
@@ -111,51 +110,28 @@ def check_clock(now: Callable[[], float] = time.time) -> Iterator[Finding]:
         yield Finding("ok", "system clock plausible" + (", NTP synchronised" if synced else ""))
 
 
-def check_broker(settings: Settings, timeout: float = 3.0) -> Iterator[Finding]:
-    mqtt = settings.mqtt
-    where = f"{mqtt.host}:{mqtt.port}"
-    try:
-        raw = socket.create_connection((mqtt.host, mqtt.port), timeout=timeout)
-    except OSError as exc:
-        yield Finding(
-            "FAIL",
-            f"broker {where} unreachable ({exc.strerror or exc})",
-            "check [mqtt] host/port, DNS, and that the store firewall allows it",
-        )
-        return
-    with raw:
-        if not mqtt.tls:
-            yield Finding("warn", f"broker {where} reachable WITHOUT TLS (tls = false)")
-            return
-        context = ssl.create_default_context(cafile=str(mqtt.ca_file) if mqtt.ca_file else None)
-        if mqtt.cert_file is not None:
-            context.load_cert_chain(str(mqtt.cert_file), str(mqtt.key_file or mqtt.cert_file))
-        try:
-            with context.wrap_socket(raw, server_hostname=mqtt.host) as tls:
-                yield Finding("ok", f"broker {where} reachable, TLS {tls.version()} verified")
-        except ssl.SSLError as exc:
-            yield Finding(
-                "FAIL",
-                f"TLS to {where} failed: {exc.reason or exc}",
-                "check [mqtt] ca_file matches central's CA, and the host name in the config",
-            )
-        except OSError as exc:
-            yield Finding("FAIL", f"TLS to {where} failed: {exc}", "check the broker's TLS port")
-
-
 def check_bluetooth(settings: Settings, sys_root: Path = SYS_BLUETOOTH) -> Iterator[Finding]:
     wanted = sorted({s.radio for s in settings.scanners})
     if not wanted:
         yield Finding("warn", "no [[scanners]] configured: nobody can be recognised by BLE")
         return
-    present = {p.name for p in sys_root.iterdir()} if sys_root.is_dir() else set()
+    present = adapters(sys_root)
     for adapter in wanted:
-        if adapter in present:
-            yield Finding("ok", f"BLE adapter {adapter} present")
+        hci = resolve_adapter(adapter, sys_root)
+        if hci in present:
+            also = present[hci] if hci == adapter else hci
+            yield Finding("ok", f"BLE adapter {adapter} present ({also})")
+            if adapter == hci and len(present) > 1:
+                yield Finding(
+                    "warn",
+                    f"adapter {adapter}: hciN numbers change across reboots with several radios",
+                    f'name it by its port: adapter = "{present[hci]}"',
+                )
         else:
+            found = ", ".join(f"{h} ({n})" for h, n in present.items()) or "none"
             yield Finding(
                 "FAIL",
-                f"BLE adapter {adapter} not found",
+                f"BLE adapter {adapter} not found (present: {found})",
                 "plug in the dongle or enable the built-in radio (rfkill unblock bluetooth); "
                 "the service keeps running and retries meanwhile",
             )
@@ -238,7 +214,10 @@ def diagnose(settings: Settings) -> list[Finding]:
     checks = (check_disk, check_broker, check_bluetooth, check_door, check_qr_scanners)
     for check in (*checks, check_staff_pin):
         findings.extend(check(settings))
+    findings.extend(check_bluez())
+    findings.extend(check_calibration(settings))
     findings.extend(check_clock())
+    findings.extend(check_power())
     return findings
 
 
@@ -250,13 +229,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "Exit status 0 when nothing failed.",
     )
     doctor.add_argument("--config", type=Path, required=True, help="TOML configuration file")
+    doctor.add_argument(
+        "--secrets",
+        type=Path,
+        default=SECRETS,
+        help=f"environment file with the MQTT password (default {SECRETS}, if readable)",
+    )
     doctor.set_defaults(handler=_cmd_doctor)
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
     from storeedge.config import load_or_exit
 
-    findings = diagnose(load_or_exit(args.config))
+    # NB: secrets first (root may read them), then the service's identity, then the config:
+    # checks as root would create the data dir owned by root and hide permission faults.
+    load_secrets(args.secrets)
+    who = become_service_user()
+    findings = [*([who] if who else []), *diagnose(load_or_exit(args.config))]
     for finding in findings:
         print(finding.line())  # noqa: T201  # the CLI's own output
     failed = sum(f.level == "FAIL" for f in findings)

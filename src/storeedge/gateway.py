@@ -13,6 +13,7 @@ half-done act: the act either ran whole on the core thread or did not run.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any, Final, TypeVar
 
@@ -60,6 +61,16 @@ class CoreGateway:
             return self._run(lambda: True, timeout)
         except CoreBusyError:
             return False
+
+    def gauges(self) -> tuple[int, dict[str, int], int]:
+        """Open visits, open alerts by kind and profiles held, as plain numbers (/metrics)."""
+
+        def read() -> tuple[int, dict[str, int], int]:
+            kinds = Counter(alert.kind for alert in self._pipeline.alerts.open_alerts())
+            profiles = len(self._pipeline.profiles)
+            return len(self._pipeline.visits.open_visits()), dict(kinds), profiles
+
+        return self._run(read, 1.0)
 
     def counters(self) -> dict[str, int]:
         """A copy of the core's counters (rejections, QR outcomes), for health and metrics."""

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 from storeedge.config import ScannerSettings, Settings, radios
 from storeedge.core.ports import AdvertRecord, AdvertSource
+from storeedge.ops.radios import resolve_adapter
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def bleak_scanner(adapter: str, mode: str, callback: Detection) -> Scanner:
     from bleak.args.bluez import BlueZScannerArgs, OrPattern
     from bleak.assigned_numbers import AdvertisementDataType
 
-    args: BlueZScannerArgs = {"adapter": adapter}
+    args: BlueZScannerArgs = {"adapter": resolve_adapter(adapter)}
     if mode == "passive":
         args["or_patterns"] = [
             OrPattern(start, AdvertisementDataType(kind), content)
@@ -90,6 +91,7 @@ async def power_cycle(adapter: str) -> None:
     from dbus_fast import BusType, Variant
     from dbus_fast.aio import MessageBus
 
+    adapter = resolve_adapter(adapter)  # NB: a stable name (usb-1-1.2) to this boot's hciN
     bus = await MessageBus(bus_type=BusType.SYSTEM).connect()
     try:
         introspection = await bus.introspect("org.bluez", f"/org/bluez/{adapter}")

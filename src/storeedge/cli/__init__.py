@@ -7,8 +7,6 @@ stderr. A configuration error is one line on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
-import logging
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -19,11 +17,9 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from storeedge.ops.logs import setup_logging
+
+    setup_logging(verbose)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -83,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     enrol.register(sub)
     tls.register(sub)
+    from storeedge.ops import commands as ops_commands
+
+    ops_commands.register(sub)
     return parser
 
 

@@ -1,0 +1,90 @@
+"""The kiosk launcher against a running service: readiness wait, heartbeat restart, clean stop."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from storeedge.ops.kiosk import KioskScreen, kiosk_connected
+from tests.ops.opskit import free_port, running_service, wait_until, write_config
+
+CHROMIUM = shutil.which("chromium")
+
+
+def launcher(url: str, command: list[str], grace: float, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "STOREEDGE_KIOSK_URL": url, "STOREEDGE_KIOSK_ID": "kiosk-1"}
+    with log.open("wb") as err:
+        return subprocess.Popen(
+            [sys.executable, "-m", "storeedge.ops.kiosk", "--grace", str(grace), "--check", "0.3",
+             "--", *command],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )  # fmt: skip
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.browser
+def test_launcher_waits_for_the_service_restarts_a_silent_page_and_keeps_a_live_one(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    started = tmp_path / "browser.pid"
+    # A "browser" that never loads the page: it only says it started.
+    silent = ["sh", "-c", f"echo $$ > {started}; exec sleep 120"]
+    first = launcher(url, silent, grace=2.0, log=tmp_path / "silent.log")
+    try:
+        assert not wait_until(started.exists, 2.0), "started before the service answered"
+        config = write_config(tmp_path, web_port=port)
+        with running_service(config, {}, tmp_path / "run.log"):
+            assert wait_until(started.exists, 30), (tmp_path / "silent.log").read_text()
+            assert first.wait(30) == 1, "a page silent past the grace must end the launcher"
+            pid = int(started.read_text())
+            assert wait_until(lambda: not alive(pid), 5), "the silent browser must be stopped"
+            assert "kiosk page silent" in (tmp_path / "silent.log").read_text()
+
+            if CHROMIUM is None:
+                pytest.fail("chromium is not installed: run `make test`, which installs it")
+            browser = [CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu",
+                       f"--user-data-dir={tmp_path / 'profile'}", url]  # fmt: skip
+            live = launcher(url, browser, grace=4.0, log=tmp_path / "live.log")
+            try:
+                base = url.rstrip("/")
+                assert wait_until(lambda: kiosk_connected(base, "kiosk-1") is True, 45)
+                assert not wait_until(lambda: live.poll() is not None, 8.0), (
+                    tmp_path / "live.log"
+                ).read_text()
+                live.send_signal(signal.SIGTERM)
+                assert live.wait(15) == 0
+                assert wait_until(lambda: kiosk_connected(base, "kiosk-1") is False, 30)
+            finally:
+                if live.poll() is None:
+                    live.kill()
+    finally:
+        if first.poll() is None:
+            first.kill()
+
+
+def test_screen_settings_from_the_environment() -> None:
+    screen = KioskScreen.from_env({"STOREEDGE_KIOSK_ROTATE": "270", "HOME": "/var/lib/k"})
+    command = screen.command()
+    assert command[:6] == ["/usr/bin/cage", "-d", "-r", "-r", "-r", "--"]
+    assert "--user-data-dir=/var/lib/k/chromium" in command
+    assert command[-1] == "http://127.0.0.1:8080/"
+    assert "--incognito" not in command  # NB: an enrolled kiosk keeps its credential
+    with pytest.raises(ValueError, match="0, 90, 180 or 270"):
+        KioskScreen.from_env({"STOREEDGE_KIOSK_ROTATE": "45"})
