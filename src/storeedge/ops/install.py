@@ -191,6 +191,8 @@ def upgrade(box: Box, wheel: Path, check: Check | None = None, *, first: bool = 
         if running is not None:
             _switch(box.previous, running)
         _prune(box)
+        if box.on_host:  # NB: the screen runs the release's launcher: restart it too
+            sysfiles.host_command(["systemctl", "try-restart", "storeedge-kiosk.service"])
         _LOGGER.info("release %s is current", release.name)
         return release
     _LOGGER.error("release %s failed its readiness check: %s", release.name, problem)

@@ -116,6 +116,11 @@ def _host(cmd: list[str], on_host: bool) -> None:
         _LOGGER.warning("%s: exit %s: %s", " ".join(cmd), done.returncode, done.stderr.strip())
 
 
+def host_command(cmd: list[str]) -> None:
+    """Runs a command on the host (a real install), logging a failure instead of raising."""
+    _host(cmd, on_host=True)
+
+
 def ensure_users(on_host: bool) -> None:
     try:
         pwd.getpwnam(SERVICE_USER)
