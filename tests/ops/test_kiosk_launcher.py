@@ -88,3 +88,17 @@ def test_screen_settings_from_the_environment() -> None:
     assert "--incognito" not in command  # NB: an enrolled kiosk keeps its credential
     with pytest.raises(ValueError, match="0, 90, 180 or 270"):
         KioskScreen.from_env({"STOREEDGE_KIOSK_ROTATE": "45"})
+
+
+def test_a_one_time_enrolment_url_is_opened_once(tmp_path: Path) -> None:
+    from storeedge.ops.kiosk import Launcher
+
+    screen = KioskScreen.from_env({"HOME": str(tmp_path)})
+    (tmp_path / "enrol-url").write_text("enrol URL for kiosk-1:\nhttp://127.0.0.1:8080/enrol/abc\n")
+    launcher = Launcher(screen)
+    assert launcher.command()[-1] == "http://127.0.0.1:8080/enrol/abc"
+    assert not (tmp_path / "enrol-url").exists()
+    assert launcher.command()[-1] == "http://127.0.0.1:8080/"
+    # Only a loopback URL is taken: the file must not send the screen elsewhere.
+    (tmp_path / "enrol-url").write_text("https://evil.example/enrol/abc\n")
+    assert launcher.command()[-1] == "http://127.0.0.1:8080/"

@@ -20,10 +20,12 @@ Exit status: 0 when stopped by SIGTERM, 1 when the browser had to go.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import re
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -32,6 +34,8 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from http.client import HTTPResponse
+from pathlib import Path
 from types import FrameType
 from typing import Final
 from urllib.parse import urlsplit
@@ -43,6 +47,8 @@ GRACE_S: Final = 60.0
 CHECK_S: Final = 5.0
 STOP_S: Final = 5.0
 ROTATIONS: Final = {"0": 0, "90": 1, "180": 2, "270": 3}
+LOOPBACK: Final = ("127.0.0.1", "::1", "localhost")
+ENROL_FILE: Final = "enrol-url"  # in the kiosk's state directory
 
 # NB: the page talks to the local service only; anything that phones home, asks a
 # question or restores a crashed session would stand between a shopper and the page.
@@ -71,17 +77,35 @@ class KioskScreen:
     grace_s: float = GRACE_S
     check_s: float = CHECK_S
     profile_dir: str | None = None
+    enrol_file: str | None = None  # a one-time URL to open instead of ``url``, then deleted
 
     @property
     def base(self) -> str:
         parts = urlsplit(self.url)
         return f"{parts.scheme}://{parts.netloc}"
 
-    def command(self) -> list[str]:
+    def command(self, url: str | None = None) -> list[str]:
         """cage (rotated: touch follows the output) running Chromium on the kiosk page."""
         cage = ["/usr/bin/cage", "-d", *(["-r"] * self.rotate), "--"]
         profile = [f"--user-data-dir={self.profile_dir}"] if self.profile_dir else []
-        return [*cage, "/usr/bin/chromium", *CHROMIUM_FLAGS, *profile, self.url]
+        return [*cage, "/usr/bin/chromium", *CHROMIUM_FLAGS, *profile, url or self.url]
+
+    def take_enrol_url(self) -> str | None:
+        """The one-time enrolment URL a technician left for this screen, read once.
+
+        # NB: the browser keeps the credential that URL sets in its profile; the file
+        # goes, so a later start opens the kiosk page itself.
+        """
+        if self.enrol_file is None:
+            return None
+        path = Path(self.enrol_file)
+        try:
+            url = path.read_text(encoding="utf-8").strip().splitlines()[-1].strip()
+            path.unlink()
+        except (OSError, IndexError):
+            return None
+        parts = urlsplit(url)
+        return url if parts.scheme in ("http", "https") and parts.hostname in LOOPBACK else None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> KioskScreen:
@@ -94,13 +118,32 @@ class KioskScreen:
             kiosk_id=environ.get("STOREEDGE_KIOSK_ID") or None,
             rotate=ROTATIONS[rotate],
             profile_dir=f"{home}/chromium" if home else None,
+            enrol_file=f"{home}/{ENROL_FILE}" if home else None,
         )
+
+
+def _context(base: str) -> ssl.SSLContext | None:
+    """For https on loopback: no verification. The probe only asks "are you up?" of this
+    very box and sends nothing secret; the browser itself verifies the certificate."""
+    parts = urlsplit(base)
+    if parts.scheme != "https" or parts.hostname not in LOOPBACK:
+        return None
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _open(url: str, timeout: float) -> HTTPResponse:
+    base = f"{urlsplit(url).scheme}://{urlsplit(url).netloc}"
+    response: HTTPResponse = urllib.request.urlopen(url, timeout=timeout, context=_context(base))  # noqa: S310  # NB: the configured local URL
+    return response
 
 
 def service_answers(base: str, timeout: float = 2.0) -> bool:
     """True when the service answers HTTP at all (``/healthz`` 200 or 503 both count)."""
     try:
-        with urllib.request.urlopen(f"{base}/healthz", timeout=timeout):  # noqa: S310  # NB: our own http URL
+        with _open(f"{base}/healthz", timeout):
             return True
     except urllib.error.HTTPError:
         return True  # NB: degraded is still answering; the page can load
@@ -114,7 +157,7 @@ _CONNECTED = re.compile(r'^storeedge_kiosk_connected\{kiosk="([^"]*)"\}\s+([0-9.
 def kiosk_connected(base: str, kiosk_id: str | None, timeout: float = 2.0) -> bool | None:
     """Whether the kiosk page is connected (None: the service did not say)."""
     try:
-        with urllib.request.urlopen(f"{base}/metrics", timeout=timeout) as response:  # noqa: S310  # NB: as above
+        with _open(f"{base}/metrics", timeout) as response:
             text = response.read(1_000_000).decode("utf-8", "replace")
     except (OSError, ValueError):
         return None
@@ -129,8 +172,16 @@ def kiosk_connected(base: str, kiosk_id: str | None, timeout: float = 2.0) -> bo
 class Launcher:
     def __init__(self, screen: KioskScreen, command: Sequence[str] | None = None) -> None:
         self.screen = screen
-        self.command = list(command) if command else screen.command()
+        self._given = list(command) if command else None
         self.stop = threading.Event()
+
+    def command(self) -> list[str]:
+        if self._given is not None:
+            return self._given
+        enrol = self.screen.take_enrol_url()
+        if enrol is not None:
+            _LOGGER.info("opening the one-time enrolment URL left for this screen")
+        return self.screen.command(enrol)
 
     def wait_ready(self) -> bool:
         said = False
@@ -147,7 +198,7 @@ class Launcher:
         if not self.wait_ready():
             return 0
         _LOGGER.info("service answers; starting the kiosk screen on %s", self.screen.url)
-        browser = subprocess.Popen(self.command, start_new_session=True)
+        browser = subprocess.Popen(self.command(), start_new_session=True)
         try:
             return self._watch(browser)
         finally:
@@ -210,9 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"storeedge kiosk: {exc}", file=sys.stderr)  # noqa: T201  # the tool's own output
         return 2
-    screen = KioskScreen(
-        screen.url, screen.kiosk_id, screen.rotate, args.grace, args.check, screen.profile_dir
-    )
+    screen = dataclasses.replace(screen, grace_s=args.grace, check_s=args.check)
     launcher = Launcher(screen, args.command)
 
     def on_signal(_signum: int, _frame: FrameType | None) -> None:
