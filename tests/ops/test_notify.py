@@ -14,13 +14,20 @@ from storeedge.ops.notify import (
     Notifier,
     ServiceManager,
     Watchdog,
-    core_answers,
     watchdog_period_s,
 )
 from storeedge.runtime import CoreLoop
 from tests.ops.opskit import NotifySocket, free_port, running_service, write_config
 
 WATCHDOG_USEC = 1_500_000  # pings at least every 0.75 s
+
+
+def core_answers(core: CoreLoop, timeout: float) -> bool:
+    """What CoreGateway.alive does: a call onto the loop that comes back in time."""
+    try:
+        return core.call(lambda: True, timeout=timeout)
+    except TimeoutError:
+        return False
 
 
 @pytest.fixture
@@ -100,7 +107,7 @@ def test_watchdog_on_a_real_core_loop_withholds_pings_while_it_is_blocked(
     core.start()
     try:
         manager = ServiceManager.from_env(
-            lambda timeout: core_answers(core.call, timeout)(),
+            lambda timeout: core_answers(core, timeout),
             environ={"NOTIFY_SOCKET": str(notify.path), "WATCHDOG_USEC": "600000"},
         )
         manager.ready()

@@ -65,9 +65,6 @@ class Notifier:
     def ready(self, status: str = "") -> bool:
         return self.send("READY=1", *([f"STATUS={status}"] if status else []))
 
-    def status(self, text: str) -> bool:
-        return self.send(f"STATUS={text}")
-
     def stopping(self) -> bool:
         return self.send("STOPPING=1", "STATUS=stopping")
 
@@ -146,31 +143,6 @@ class Watchdog:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
-
-
-def core_answers(call: Callable[..., object], timeout: float) -> Callable[[], bool]:
-    """A liveness probe: true when ``call(fn, timeout=...)`` runs ``fn`` on the core in time.
-
-    ``call`` is :meth:`storeedge.runtime.CoreLoop.call` (or anything shaped like it).
-    """
-
-    def probe() -> bool:
-        try:
-            return call(lambda: True, timeout=timeout) is True
-        except (TimeoutError, RuntimeError):
-            return False
-
-    return probe
-
-
-def start_watchdog(
-    notifier: Notifier, alive: Callable[[], bool], environ: Mapping[str, str] | None = None
-) -> Watchdog | None:
-    """Starts pinging if systemd asked for a watchdog (``WATCHDOG_USEC``), else None."""
-    period = watchdog_period_s(environ)
-    if period is None or not notifier.enabled:
-        return None
-    return Watchdog(notifier, alive, period).start()
 
 
 class ServiceManager:
