@@ -17,6 +17,7 @@ from storeedge.ops.checks import (
     check_calibration,
     check_power,
     load_secrets,
+    running_service_link,
 )
 from tests.ops.brokerkit import SecureMosquitto
 
@@ -197,3 +198,30 @@ def test_calibration_age(tmp_path: Path) -> None:
     assert next(check_calibration(Settings())).level == "ok"  # type: ignore[arg-type]
     aged = next(check_calibration(Settings(), now=lambda: 1e12))  # type: ignore[arg-type]
     assert aged.level == "warn"
+
+
+def test_with_the_service_running_doctor_reads_its_link_instead_of_logging_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from storeedge.adapters.broker import PrivateMosquitto
+    from tests.ops.opskit import free_port, running_service, wait_until, write_config
+
+    broker = PrivateMosquitto()
+    broker.start()
+    try:
+        port = free_port()
+        config = write_config(tmp_path, web_port=port, mqtt_port=broker.port)
+        settings = load_settings(config)
+        with running_service(config, {}, tmp_path / "run.log"):
+
+            def connected() -> bool:
+                found = running_service_link(settings)
+                return found is not None and found.level == "ok"
+
+            assert wait_until(connected, 30, step=0.3), (tmp_path / "run.log").read_text()
+            _, login = check_broker(settings)
+            assert login.what == "MQTT login by the running service: connected"
+            broker.close()
+            assert wait_until(lambda: running_service_link(settings).level == "FAIL", 30, step=0.3)  # type: ignore[union-attr]
+    finally:
+        broker.close()

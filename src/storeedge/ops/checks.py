@@ -7,6 +7,7 @@ to do instead.
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import re
@@ -16,6 +17,8 @@ import ssl
 import subprocess
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -168,19 +171,57 @@ _LOGIN_FIX: Final = {
 }
 
 
+def running_service_link(settings: Settings, timeout: float = 2.0) -> Finding | None:
+    """The running service's own MQTT state (from /healthz on loopback), if it runs."""
+    host = settings.web.host if settings.web.host not in ("", "0.0.0.0", "::") else "127.0.0.1"  # noqa: S104  # NB: a name to map, not a bind
+    where = f"[{host}]" if ":" in host else host
+    body: Any = None
+    for scheme in ("http", "https"):
+        context = ssl._create_unverified_context() if scheme == "https" else None  # noqa: S323  # NB: this box's own service, asked for its state only
+        try:
+            with urllib.request.urlopen(  # noqa: S310  # NB: built from the config's own host and port
+                f"{scheme}://{where}:{settings.web.port}/healthz", timeout=timeout, context=context
+            ) as response:
+                body = json.loads(response.read(1_000_000))
+        except urllib.error.HTTPError as exc:  # NB: 503 still carries the body
+            body = json.loads(exc.read(1_000_000) or b"null")
+        except (OSError, ValueError):
+            continue
+        break
+    mqtt = body.get("mqtt") if isinstance(body, dict) else None
+    if not isinstance(mqtt, dict):
+        return None
+    if mqtt.get("healthy"):
+        return Finding("ok", "MQTT login by the running service: connected")
+    return Finding(
+        "FAIL",
+        f"the running service is not connected to the broker ({mqtt.get('last_error') or 'no error yet'})",
+        "check [mqtt] username and STOREEDGE_MQTT_PASSWORD; `journalctl -u storeedge -g MQTT`",
+    )
+
+
 def mqtt_login(settings: Settings, context: ssl.SSLContext | None, timeout: float) -> Finding:
-    """A real MQTT CONNECT with the edge's credentials (under a client id of its own)."""
+    """A real MQTT CONNECT with the edge's credentials, harmless to the edge's session.
+
+    # NB: a broker set up as docs/sync.md says (use_username_as_clientid) gives this
+    # connection the edge's own client id whatever we ask for. So: only when the service
+    # is not running (else its own state is read), never a clean session (that would
+    # discard the edge's queued messages), no subscription, and nothing acknowledged
+    # (what the broker hands us comes back to the edge at its next connect).
+    """
+    running = running_service_link(settings)
+    if running is not None:
+        return running
     import paho.mqtt.client as paho
     from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
     mqtt = settings.mqtt
-    # NB: never the service's client id: the broker would disconnect the running edge.
     client = paho.Client(
         callback_api_version=CallbackAPIVersion.VERSION2,
         client_id=f"{settings.store.id}-{settings.store.edge_id}-doctor",
-        protocol=MQTTProtocolVersion.MQTTv5
-        if mqtt.protocol == "5"
-        else MQTTProtocolVersion.MQTTv311,
+        protocol=MQTTProtocolVersion.MQTTv311,
+        clean_session=False,
+        manual_ack=True,
     )
     if mqtt.username:
         client.username_pw_set(mqtt.username, mqtt.password)
