@@ -193,9 +193,10 @@ def running_service_link(settings: Settings, timeout: float = 2.0) -> Finding | 
         return None
     if mqtt.get("healthy"):
         return Finding("ok", "MQTT login by the running service: connected")
+    error = mqtt.get("last_error") or "no error yet"
     return Finding(
         "FAIL",
-        f"the running service is not connected to the broker ({mqtt.get('last_error') or 'no error yet'})",
+        f"the running service is not connected to the broker ({error})",
         "check [mqtt] username and STOREEDGE_MQTT_PASSWORD; `journalctl -u storeedge -g MQTT`",
     )
 
