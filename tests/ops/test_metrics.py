@@ -124,3 +124,11 @@ def test_reason_and_lane_keys_are_folded_into_bounded_labels() -> None:
         {"customers.rejected.bad_json": 2, "customers.rejected": 2, "commands.run": 5}
     ) == {"customers.bad_json": 2}
     assert dropped_by_lane({"analytics.disk_full": 3, "analytics.policy": 1}) == {"analytics": 4}
+
+
+def test_process_family_survives_a_hidden_proc_stat(tmp_path: Path) -> None:
+    """The unit's ProcSubset=pid hides /proc/stat; the process family must stay."""
+    (tmp_path / "self").symlink_to("/proc/self")
+    text = EdgeMetrics(Snapshot, proc=str(tmp_path)).render().decode()
+    assert "process_resident_memory_bytes" in text
+    assert "process_start_time_seconds" in text
