@@ -62,6 +62,7 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
+@pytest.mark.timeout(600)  # NB: two real venvs with every dependency (about 20 s each when idle)
 def test_install_upgrade_failed_upgrade_and_rollback(
     tmp_path: Path, wheels: dict[str, Path]
 ) -> None:
