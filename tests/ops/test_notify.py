@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import socket
 import threading
@@ -74,6 +75,29 @@ def test_run_says_ready_pings_while_the_core_answers_and_stops_cleanly(
     text = log.read_text()
     assert "watchdog pings withheld" in text
     assert "Traceback" not in text
+
+
+def test_a_stalled_core_killed_as_systemd_does_leaves_its_stack_in_the_log(
+    tmp_path: Path, notify: NotifySocket
+) -> None:
+    config = write_config(tmp_path, web_port=free_port())
+    stall = tmp_path / "stall"
+    env = {
+        "NOTIFY_SOCKET": str(notify.path),
+        "WATCHDOG_USEC": str(WATCHDOG_USEC),
+        "STOREEDGE_TEST_STALL": str(stall),
+    }
+    log = tmp_path / "run.log"
+    with running_service(config, env, log) as proc:
+        assert notify.wait_for("READY=1", 60), log.read_text()
+        stall.touch()
+        notify.receive(1.5)
+        assert pings(notify.receive(1.5)) == 0
+        proc.send_signal(signal.SIGABRT)  # NB: WatchdogSignal's default
+        assert proc.wait(10) == -signal.SIGABRT
+    text = log.read_text()
+    assert "Fatal Python error: Aborted" in text
+    assert re.search(r'File "<string>", line \d+ in check', text)  # the stuck callback
 
 
 def test_without_notify_socket_nothing_is_sent() -> None:

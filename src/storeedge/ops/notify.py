@@ -14,6 +14,7 @@ no-op.
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import os
 import socket
@@ -173,6 +174,9 @@ class ServiceManager:
     def ready(self, status: str = "") -> None:
         self.notifier.ready(status)
         if self._period is not None and self.notifier.enabled:
+            # NB: systemd ends a service that stopped pinging with SIGABRT: every thread's
+            # stack then goes to stderr (the journal), showing where the core was stuck.
+            faulthandler.enable()
             self.watchdog = Watchdog(self.notifier, self._alive, self._period).start()
         if self.watchdog is not None:
             _LOGGER.info("systemd watchdog: pinging every %.1f s", self.watchdog.interval_s)
