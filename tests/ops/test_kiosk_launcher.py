@@ -59,8 +59,15 @@ def test_launcher_waits_for_the_service_restarts_a_silent_page_and_keeps_a_live_
 
             if CHROMIUM is None:
                 pytest.fail("chromium is not installed: run `make test`, which installs it")
+            # The screen is enrolled as an installer does it: kiosk-enrol's one-time URL.
+            enrol = subprocess.run(
+                [sys.executable, "-m", "storeedge", "kiosk-enrol", "--config", str(config),
+                 "kiosk-1"],
+                capture_output=True, text=True, timeout=60, check=True,
+            )  # fmt: skip
+            once = enrol.stdout.strip().splitlines()[-1]
             browser = [CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu",
-                       f"--user-data-dir={tmp_path / 'profile'}", url]  # fmt: skip
+                       f"--user-data-dir={tmp_path / 'profile'}", once]  # fmt: skip
             live = launcher(url, browser, grace=4.0, log=tmp_path / "live.log")
             try:
                 base = url.rstrip("/")
@@ -102,3 +109,22 @@ def test_a_one_time_enrolment_url_is_opened_once(tmp_path: Path) -> None:
     # Only a loopback URL is taken: the file must not send the screen elsewhere.
     (tmp_path / "enrol-url").write_text("https://evil.example/enrol/abc\n")
     assert launcher.command()[-1] == "http://127.0.0.1:8080/"
+
+
+def test_the_installer_hands_the_screen_its_enrolment_url(tmp_path: Path) -> None:
+    from storeedge.ops.kiosk import Launcher
+    from storeedge.ops.sysfiles import first_kiosk, hand_enrol_url
+
+    etc = tmp_path / "etc/storeedge"
+    etc.mkdir(parents=True)
+    (etc / "storeedge.toml").write_text('[[kiosks]]\nid = "kiosk-7"\nzone = "kiosk"\n')
+    (etc / "kiosk.env").write_text("#STOREEDGE_KIOSK_ID=kiosk-1\n")
+    assert first_kiosk(etc / "storeedge.toml", etc / "kiosk.env") == "kiosk-7"
+    (etc / "kiosk.env").write_text("STOREEDGE_KIOSK_ID='kiosk-2'\n")
+    assert first_kiosk(etc / "storeedge.toml", etc / "kiosk.env") == "kiosk-2"
+
+    path = hand_enrol_url(tmp_path, "http://127.0.0.1:8080/enrol/xyz", on_host=False)
+    assert path == tmp_path / "var/lib/storeedge-kiosk/enrol-url"
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    screen = KioskScreen.from_env({"HOME": str(path.parent)})
+    assert Launcher(screen).command()[-1] == "http://127.0.0.1:8080/enrol/xyz"

@@ -174,9 +174,17 @@ def default_check(box: Box) -> Check:
 
 
 def install(box: Box, wheel: Path, check: Check | None = None) -> Path:
-    """First install (or a repair): files, users, units; then the release as an upgrade."""
+    """First install (or a repair): files, users, units; then the release as an upgrade;
+    on a box, then the box's own kiosk screen enrolled (its browser opens the URL once)."""
     sysfiles.lay_out(box.root, box.on_host)
-    return upgrade(box, wheel, check, first=True)
+    release = upgrade(box, wheel, check, first=True)
+    if box.on_host:
+        why = sysfiles.enrol_own_screen(box.root, release, box.on_host)
+        if why:
+            _LOGGER.warning(
+                "the box's own screen is not enrolled (%s): see docs/operations.md", why
+            )
+    return release
 
 
 def upgrade(box: Box, wheel: Path, check: Check | None = None, *, first: bool = False) -> Path:

@@ -11,6 +11,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Final
@@ -187,6 +188,56 @@ def configure_boot(root: Path) -> None:
             if "consoleblank=0" not in words:
                 _write(cmdline, " ".join([*words, "consoleblank=0"]) + "\n", 0o755)
             return
+
+
+KIOSK_STATE: Final = "/var/lib/storeedge-kiosk"
+
+
+def first_kiosk(config: Path, kiosk_env: Path) -> str | None:
+    """The kiosk the box's own screen shows: STOREEDGE_KIOSK_ID, else the first [[kiosks]]."""
+    try:
+        for line in kiosk_env.read_text(encoding="utf-8").splitlines():
+            key, _, value = line.strip().partition("=")
+            if key == "STOREEDGE_KIOSK_ID" and value.strip("'\""):
+                return value.strip("'\"")
+    except OSError:
+        pass
+    try:
+        kiosks = tomllib.loads(config.read_text(encoding="utf-8")).get("kiosks", [])
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    first = kiosks[0] if isinstance(kiosks, list) and kiosks else None
+    kiosk_id = first.get("id") if isinstance(first, dict) else None
+    return kiosk_id if isinstance(kiosk_id, str) else None
+
+
+def hand_enrol_url(root: Path, url: str, on_host: bool) -> Path:
+    """Leaves a one-time URL where the kiosk launcher opens it once (then deletes it)."""
+    state = root / KIOSK_STATE.lstrip("/")
+    state.mkdir(parents=True, exist_ok=True)
+    _chown(state, KIOSK_USER, KIOSK_USER, on_host)
+    path = state / "enrol-url"
+    _write(path, url + "\n", 0o600)
+    _chown(path, KIOSK_USER, KIOSK_USER, on_host)
+    return path
+
+
+def enrol_own_screen(root: Path, release: Path, on_host: bool) -> str | None:
+    """On a box whose service runs: enrols its own kiosk screen; returns why not, if not."""
+    config, env = root / "etc/storeedge/storeedge.toml", root / "etc/storeedge/kiosk.env"
+    kiosk_id = first_kiosk(config, env)
+    if kiosk_id is None:
+        return "no [[kiosks]] in the config"
+    runuser = shutil.which("runuser") or "/usr/sbin/runuser"
+    cmd = [runuser, "-u", SERVICE_USER, "--", str(release / "bin" / "storeedge"), "kiosk-enrol",
+           "--config", str(config), kiosk_id]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        return (done.stderr or done.stdout).strip() or f"kiosk-enrol exited {done.returncode}"
+    hand_enrol_url(root, lines[-1].strip(), on_host)
+    _host(["systemctl", "try-restart", "storeedge-kiosk.service"], on_host)
+    return None
 
 
 def refresh_units(root: Path, release: Path, on_host: bool) -> None:
