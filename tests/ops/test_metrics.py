@@ -90,7 +90,8 @@ def test_metrics_of_a_running_edge_have_every_family_and_no_customer_in_labels(
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0
     log = (tmp_path / "run.log").read_text()
-    assert "customer.arrived visit_id=" in log
+    assert "arrival visit=" in log  # the core's own line
+    assert "alert.raised alert_id=" in log  # the activity log's
     assert "C-000123" not in log
     assert "Jean" not in log
 

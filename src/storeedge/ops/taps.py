@@ -34,8 +34,10 @@ _SHOWN: Final[Mapping[str, tuple[str, ...]]] = {
     "storeedge.pickup.handed_over": ("order_id",),
     "storeedge.edge.dropped": ("lane", "count", "reason"),
 }
-# NB: footfall windows come every minute: debug, not info.
+# NB: footfall windows come every minute: debug, not info. The core logs arrivals and
+# handovers itself: not twice.
 _QUIET: Final = frozenset({"storeedge.footfall.counted", "storeedge.beacon.telemetry"})
+_LOGGED_BY_CORE: Final = frozenset({"storeedge.customer.arrived", "storeedge.pickup.handed_over"})
 
 
 def describe(event: Event) -> str:
@@ -83,8 +85,8 @@ class Taps:
     def count_event(self, event: Event) -> None:
         with self._lock:
             self._events[event.type] += 1
-        level = logging.DEBUG if event.type in _QUIET else logging.INFO
-        _LOGGER.log(level, "%s", describe(event))
+        quiet = event.type in _QUIET or event.type in _LOGGED_BY_CORE
+        _LOGGER.log(logging.DEBUG if quiet else logging.INFO, "%s", describe(event))
 
     def advert(self, record: AdvertRecord) -> None:
         with self._lock:
