@@ -323,6 +323,7 @@ class MqttLink:
                 if network(client, 0.05) != MQTTErrorCode.MQTT_ERR_SUCCESS:
                     break
             self._publisher.settle_acks()
+            self._session.closing = True
             client.disconnect()
             network(client, 0.05)
         discard(client)

@@ -161,6 +161,7 @@ class Session:
         self._tls: _TrackingContext | None = None
         self.socket_open = False
         self.connected = False
+        self.closing = False  # NB: set by the link's stop: the disconnect that follows is ours
         self.connect_started = 0.0
         self.online_since: float | None = None
         self.last_error = ""
@@ -291,7 +292,9 @@ class Session:
                 "session over; check the broker's credentials and ACL",
                 self.client_id,
             )
-        if self.connected:
+        if self.connected and self.closing:
+            _LOGGER.info("MQTT link closed (service stopping)")
+        elif self.connected:
             self._counters["disconnects"] += 1
             _LOGGER.warning("MQTT disconnected: %s", reason)
         elif (
