@@ -22,7 +22,7 @@ import signal
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from types import FrameType
 from typing import Any, Final
 
@@ -247,33 +247,26 @@ class Edge:
 
     async def _supervise_qr(self, scanner: QrSource) -> None:
         """A missing or unplugged QR scanner is reported and retried, never fatal."""
-        delay = 1.0
-        while True:
-            try:
-                await scanner.run(self._scanned)
-                delay = 1.0
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001  # NB: reported in /healthz, retried
-                _LOGGER.warning(
-                    "QR scanner %s: %s; retrying in %.0f s", scanner.scanner_id, exc, delay
-                )
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, BACKOFF_MAX_S)
+        await _keep_running(lambda: scanner.run(self._scanned), f"QR scanner {scanner.scanner_id}")
 
     async def _supervise(self, source: AdvertSource) -> None:
         """Keeps a device source running: a failing adapter never stops the service."""
-        delay = 1.0
-        while True:
-            try:
-                await source.run(self._deliver)
-                delay = 1.0
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                _LOGGER.exception("device source failed; retrying in %.0f s", delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, BACKOFF_MAX_S)
+        await _keep_running(lambda: source.run(self._deliver), "BLE source")
+
+
+async def _keep_running(run: Callable[[], Awaitable[None]], what: str) -> None:
+    """Runs a device until cancelled, retrying with backoff; its health says what failed."""
+    delay = 1.0
+    while True:
+        try:
+            await run()
+            delay = 1.0
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001  # NB: reported in /healthz and retried
+            _LOGGER.warning("%s failed: %s; retrying in %.0f s", what, exc, delay)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, BACKOFF_MAX_S)
 
 
 # --- the service ------------------------------------------------------------------------

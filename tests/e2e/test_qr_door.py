@@ -15,28 +15,18 @@ from typing import Any
 
 import pytest
 from polling import wait_until
+from qrkit import app_code, serial_pty
 
 from storeedge.adapters.broker import free_port
 from storeedge.app import Edge
 from storeedge.config import Settings
 from storeedge.core.profiles import parse_profile
-from storeedge.core.qr import totp
 
 
 @pytest.fixture
 def pty() -> Iterator[tuple[int, str]]:
-    master, slave = os.openpty()
-    yield master, os.ttyname(slave)
-    os.close(master)
-    os.close(slave)
-
-
-def member_code(profile: dict[str, Any], now: float) -> str:
-    import base64
-
-    secret = base64.b32decode(profile["qr"]["totp_secret"])
-    code = totp(secret, now, profile["qr"]["period"], profile["qr"]["digits"])
-    return f"SE1:M:{profile['customer_id']}:{code}"
+    with serial_pty() as device:
+        yield device
 
 
 def outbox_events(edge: Edge, seen: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -64,7 +54,7 @@ def test_member_card_at_a_serial_scanner_opens_a_visit_via_qr(
     edge.start()
     seen: list[dict[str, Any]] = []
     try:
-        code = member_code(jean_profile, time.time())
+        code = app_code(jean_profile, time.time())
         os.write(master, b"SE1:M:C-000123:00000000\r")  # forged: refused, opens nothing
         os.write(master, code.encode() + b"\r")
         assert wait_until(

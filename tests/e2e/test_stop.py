@@ -9,7 +9,6 @@ next start).
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import signal
@@ -22,21 +21,19 @@ from typing import Any
 
 import pytest
 from polling import wait_until
+from qrkit import serial_pty
 
 from storeedge.adapters.broker import free_port
 from storeedge.adapters.cache import LocalCache
 from storeedge.config import Settings
-from storeedge.core.qr import totp
 
 STOP_LIMIT_S = 8.0
 
 
 @pytest.fixture
 def pty() -> Iterator[tuple[int, str]]:
-    master, slave = os.openpty()
-    yield master, os.ttyname(slave)
-    os.close(master)
-    os.close(slave)
+    with serial_pty() as device:
+        yield device
 
 
 @pytest.fixture
@@ -92,9 +89,7 @@ def of_type(settings: Settings, kind: str) -> list[dict[str, Any]]:
 
 
 def scan_member_card(master: int, profile: dict[str, Any]) -> None:
-    secret = base64.b32decode(profile["qr"]["totp_secret"])
-    code = totp(secret, time.time(), profile["qr"]["period"], profile["qr"]["digits"])
-    os.write(master, f"SE1:M:{profile['customer_id']}:{code}\r".encode())
+    os.write(master, app_code(profile, time.time()).encode() + b"\r")
 
 
 def test_sigterm_stops_within_8_s_and_departs_the_open_visit(
