@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from polling import wait_until
-from qrkit import serial_pty
+from qrkit import app_code, serial_pty
 
 from storeedge.adapters.broker import free_port
 from storeedge.adapters.cache import LocalCache
