@@ -27,7 +27,11 @@ JEAN: dict[str, Any] = {
     },
     "qr": {"totp_secret": "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", "digits": 8, "period": 30},
     "loyalty": {"tier": "gold", "points": 1240},
-    "wishlist": [{"sku": "ROBE-ROSE-8A", "added_at": "2026-11-20T19:02:11.000Z", "channel": "web"}],
+    "wishlist": [
+        {"sku": "ROBE-ROSE-8A", "added_at": "2026-11-20T19:02:11.000Z", "channel": "web"},
+        {"sku": "PULL-MARIN-M", "added_at": "2026-11-21T08:30:00.000Z", "channel": "app"},
+        {"sku": "BASKET-BLANC-38", "added_at": "2026-11-22T12:10:00.000Z", "channel": "web"},
+    ],
     "cart": {"version": 7, "lines": [{"line_id": "L1", "sku": "ROBE-ROSE-8A", "qty": 1}]},
     "orders": [
         {
@@ -48,10 +52,12 @@ JEAN: dict[str, Any] = {
     "vip": False,
 }
 
+# Prices are integer minor units (2999 = 29,99 EUR). BASKET-BLANC-38 is on Jean's
+# wishlist and not in this store (stock 0): the kiosk's endless aisle.
 CATALOG: dict[str, dict[str, Any]] = {
     "ROBE-ROSE-8A": {
         "name": "Robe rose, 8 ans",
-        "price": 29.99,
+        "price": 2999,
         "currency": "EUR",
         "stock": 3,
         "location": "Allée 4, Enfants",
@@ -59,7 +65,7 @@ CATALOG: dict[str, dict[str, Any]] = {
     },
     "ROBE-ROSE-10A": {
         "name": "Robe rose, 10 ans",
-        "price": 29.99,
+        "price": 2999,
         "currency": "EUR",
         "stock": 0,
         "location": "Allée 4, Enfants",
@@ -67,10 +73,26 @@ CATALOG: dict[str, dict[str, Any]] = {
     },
     "JEAN-SLIM-32": {
         "name": "Jean slim, 32",
-        "price": 49.9,
+        "price": 4990,
         "currency": "EUR",
         "stock": 12,
         "location": "Allée 2, Hommes",
+        "image": None,
+    },
+    "PULL-MARIN-M": {
+        "name": "Pull marin, taille M",
+        "price": 5990,
+        "currency": "EUR",
+        "stock": 8,
+        "location": "Allée 1, Femmes",
+        "image": None,
+    },
+    "BASKET-BLANC-38": {
+        "name": "Baskets blanches, 38",
+        "price": 7900,
+        "currency": "EUR",
+        "stock": 0,
+        "location": None,
         "image": None,
     },
 }
@@ -132,4 +154,11 @@ language = "fr"
 [[pickup_points]]
 id = "counter-A"
 name = "Comptoir retraits"
+
+# kiosk-1's member-card reader; in the demo the control page (/demo) types into it
+[[qr_scanners]]
+id = "kiosk-qr"
+kind = "simulated"
+zone = "kiosk"
+kiosk = "kiosk-1"
 """

@@ -166,6 +166,7 @@ class Edge:
         self.loop.start()
         profiles = [*self.cache.profiles(), *self._extra_profiles]
         loaded = self.core.load_profiles(profiles)
+        self.core.load_catalog(self.cache.products())  # NB: the kiosks' prices work offline
         closed = self.core.close_left_open()
         if closed:
             _LOGGER.warning("%d visit(s) left open by the previous run departed", closed)
@@ -225,6 +226,8 @@ class Edge:
     async def _ticker(self) -> None:
         while True:
             try:
+                # NB: on the core thread already; the kiosks' offline banner follows the link
+                self._pipeline.kiosk.set_online(self.link.connected)
                 self._pipeline.tick()
             except Exception:  # NB: a bug in a rule must not stop departures for everyone
                 _LOGGER.exception("pipeline tick failed")

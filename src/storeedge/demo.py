@@ -92,7 +92,20 @@ class Demo:
             settings, [demo_data.jean()], aes128_ecb, SystemClock(), script=self._script or SCRIPT
         )
         self.edge = Edge(settings, [walk])
+        self._control(self.edge)
         self.edge.start()
+
+    def _control(self, edge: Edge) -> None:
+        """The simulator control page (/demo): Jean's card, his app, his leaving."""
+        from simulators import demo_data
+        from storeedge.demo_control import DemoParts, register
+
+        central = self.central
+
+        def send(name: str, data: dict[str, Any]) -> str:
+            return str(central.send_command(edge.settings.store.edge_id, name, data))
+
+        register(edge.web.app, DemoParts(edge.core, demo_data.jean(), edge.clock.now, send))
 
     def stop(self) -> None:
         for step in (self._stop_edge, self._stop_central, self.broker.close):
@@ -126,6 +139,7 @@ def run_demo(web_port: int = 8080, data_dir: Path | None = None) -> int:
         # NB: a one-time enrolment URL: the browser opening it becomes kiosk-1's screen.
         say(f"kiosk:   {demo.edge.web.enrol_url('kiosk-1')}")
         say(f"staff:   {demo.edge.web.staff_url()}")
+        say(f"demo:    {demo.edge.web.base_url()}/demo  (simulator: Jean's card, app, leaving)")
         say(f"broker:  mqtt://{demo.broker.host}:{demo.broker.port} (private mosquitto)")
         say(f"data:    {demo.data_dir}")
         say("Jean walks in every two minutes; watch the kiosk and the staff page. Ctrl-C stops.")

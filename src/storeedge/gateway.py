@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final, TypeVar
 
 from storeedge.core.command_desk import CommandReply
+from storeedge.core.kiosk_desk import ActResult
 from storeedge.core.pipeline import Pipeline
 from storeedge.core.profiles import CustomerProfile
 from storeedge.runtime import CoreLoop
@@ -116,6 +117,97 @@ class CoreGateway:
     def kiosk_sync(self, kiosk_id: str, connection: str) -> bool:
         return self._run(lambda: self._pipeline.kiosk_sync(kiosk_id, connection))
 
+    # --- kiosk: the personal space (storeedge.core.kiosk_desk / kiosk_acts) -------------------
+    # NB: ``kiosk_id`` always comes from the page's own connection, never from its payload.
+
+    def _now(self) -> float:
+        return self._pipeline.clock.now()
+
+    def kiosk_link_lost(self, kiosk_id: str) -> None:
+        self._run(lambda: self._pipeline.kiosk.link_lost(kiosk_id, self._now()))
+
+    def touch(self, kiosk_id: str, session_id: str) -> ActResult:
+        return self._run(lambda: self._pipeline.kiosk_acts.touch(kiosk_id, session_id, self._now()))
+
+    def stay(self, kiosk_id: str, session_id: str) -> ActResult:
+        return self.touch(kiosk_id, session_id)
+
+    def close_space(self, kiosk_id: str, session_id: str) -> ActResult:
+        acts = self._pipeline.kiosk_acts
+        return self._run(lambda: acts.close_space(kiosk_id, session_id, self._now()))
+
+    def add_to_cart(self, kiosk_id: str, session_id: str, sku: str, qty: int) -> ActResult:
+        acts = self._pipeline.kiosk_acts
+        return self._run(lambda: acts.add_to_cart(kiosk_id, session_id, sku, qty, self._now()))
+
+    def remove_line(self, kiosk_id: str, session_id: str, line_id: str) -> ActResult:
+        acts = self._pipeline.kiosk_acts
+        return self._run(lambda: acts.remove_line(kiosk_id, session_id, line_id, self._now()))
+
+    def request_order(
+        self, kiosk_id: str, session_id: str, sku: str, qty: int, fulfilment: str
+    ) -> ActResult:
+        acts = self._pipeline.kiosk_acts
+        return self._run(
+            lambda: acts.request_order(kiosk_id, session_id, sku, qty, fulfilment, self._now())
+        )
+
+    def request_return(
+        self, kiosk_id: str, session_id: str, order_id: str, skus: Sequence[str], reason: str
+    ) -> ActResult:
+        acts, chosen = self._pipeline.kiosk_acts, tuple(skus)
+        return self._run(
+            lambda: acts.request_return(kiosk_id, session_id, order_id, chosen, reason, self._now())
+        )
+
+    def pickup_here(self, kiosk_id: str, session_id: str, order_id: str) -> ActResult:
+        acts = self._pipeline.kiosk_acts
+        return self._run(lambda: acts.pickup_here(kiosk_id, session_id, order_id, self._now()))
+
+    def call_advisor(self, kiosk_id: str, session_id: str) -> ActResult:
+        acts = self._pipeline.kiosk_acts
+        return self._run(lambda: acts.call_advisor(kiosk_id, session_id, self._now()))
+
+    def handoff(self, kiosk_id: str, session_id: str) -> ActResult:
+        acts = self._pipeline.kiosk_acts
+        return self._run(lambda: acts.handoff(kiosk_id, session_id, self._now()))
+
+    def pairing_payload(self, kiosk_id: str, nonce: str) -> str | None:
+        """The text of the kiosk's pairing QR, while ``nonce`` is current (for its image)."""
+        return self._run(lambda: self._pipeline.kiosk.pairing_payload(kiosk_id, nonce))
+
+    def pairing_now(self, kiosk_id: str) -> str | None:
+        """The pairing QR text this kiosk shows now (the demo's simulated app reads it)."""
+        desk = self._pipeline.kiosk
+        return self._run(
+            lambda: desk.pairing(kiosk_id).payload if desk.nonces.current(kiosk_id) else None
+        )
+
+    def depart_member(self, customer_id: str, reason: str) -> bool:
+        """The member's visit ends now (the demo's "Jean walks away")."""
+
+        def depart() -> bool:
+            if self._pipeline.visits.get(customer_id) is None:
+                return False
+            self._pipeline.depart(customer_id, reason)
+            return True
+
+        return self._run(depart)
+
+    def handoff_payload(self, kiosk_id: str, token: str) -> str | None:
+        desk = self._pipeline.kiosk
+        return self._run(lambda: desk.handoff_payload(kiosk_id, token, self._now()))
+
+    def qr_scanned(self, scanner_id: str, text: str) -> str | None:
+        """A line from a QR scanner the core loop does not read itself (the demo's
+        simulated one); returns the refusal's reason, or None when accepted."""
+        return self._run(lambda: self._pipeline.on_qr(scanner_id, text).reason)
+
+    def load_catalog(self, products: Mapping[str, Mapping[str, Any]]) -> int:
+        batch = dict(products)
+        self._run(lambda: self._pipeline.kiosk.catalog.load(batch), INBOUND_TIMEOUT_S)
+        return len(batch)
+
     # --- inbound (paho's thread; storeedge.adapters.mqtt_inbound.InboundHandler) -----------
 
     def on_profile(self, profile: CustomerProfile) -> None:
@@ -135,7 +227,8 @@ class CoreGateway:
         self._run(lambda: self._pipeline.erase_customer(customer_id), INBOUND_TIMEOUT_S)
 
     def on_catalog(self, sku: str, product: dict[str, Any] | None) -> None:
-        """Products are read from the local cache when a space opens; nothing held in core."""
+        """A product changed (already in the local cache): the kiosks' copy follows."""
+        self._run(lambda: self._pipeline.kiosk.catalog.put(sku, product), INBOUND_TIMEOUT_S)
 
     def on_command(self, name: str, event: dict[str, Any]) -> dict[str, Any] | None:
         data = event.get("data")

@@ -14,6 +14,7 @@ import pytest
 # NB: the web tests' harness (real core loop, pipeline and web app) is shared.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
 
+from kioskkit import kiosk_settings, kstack
 from playwright.sync_api import Browser, Page, sync_playwright
 from webharness import make_stack, pin_settings, stack, web_settings
 
@@ -28,7 +29,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 
-__all__ = ["make_stack", "pin_settings", "stack", "web_settings"]
+__all__ = ["kiosk_settings", "kstack", "make_stack", "pin_settings", "stack", "web_settings"]
 
 
 # NB: module scope, not session: Playwright's sync API keeps an event loop running in

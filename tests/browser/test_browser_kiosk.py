@@ -30,7 +30,7 @@ def test_kiosk_greets_jean_live_then_forgets_him(
 ) -> None:
     open_kiosk(kiosk_page, stack)
     expect(kiosk_page.locator("#attract h1")).to_have_text("Bienvenue chez Maison Lumière")
-    expect(kiosk_page.locator("#attract h2")).to_have_text("Scannez votre carte membre")
+    expect(kiosk_page.locator("#attract .scan-card h2")).to_have_text("Scannez votre carte membre")
     kiosk_page.screenshot(path=screenshot_path("kiosk-idle.png"), animations="disabled")
 
     stack.walk_to_kiosk(jean_profile)
@@ -60,7 +60,7 @@ def test_greeting_speaks_the_members_language(kiosk_page: Page, stack: Stack) ->
     expect(kiosk_page.locator("#greeting .greeting-hello")).to_have_text("Hello Jean")
     expect(kiosk_page.locator("html")).to_have_attribute("lang", "en")
     stack.show(KioskCleared("kiosk-1"))
-    expect(kiosk_page.locator("#attract h2")).to_have_text("Scannez votre carte membre")
+    expect(kiosk_page.locator("#attract .scan-card h2")).to_have_text("Scannez votre carte membre")
 
 
 def test_language_toggle(kiosk_page: Page, stack: Stack) -> None:
@@ -68,11 +68,11 @@ def test_language_toggle(kiosk_page: Page, stack: Stack) -> None:
 
     kiosk_page.click("#lang-toggle")
 
-    expect(kiosk_page.locator("#attract h2")).to_have_text("Scan your member card")
+    expect(kiosk_page.locator("#attract .scan-card h2")).to_have_text("Scan your member card")
     expect(kiosk_page.locator("#attract h1")).to_have_text("Welcome to Maison Lumière")
     expect(kiosk_page.locator("#lang-toggle")).to_have_text("FR")
     kiosk_page.click("#lang-toggle")
-    expect(kiosk_page.locator("#attract h2")).to_have_text("Scannez votre carte membre")
+    expect(kiosk_page.locator("#attract .scan-card h2")).to_have_text("Scannez votre carte membre")
 
 
 def test_other_kiosk_is_not_greeted(

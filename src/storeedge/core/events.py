@@ -61,6 +61,10 @@ EVENT_TYPES: Final[Mapping[str, tuple[tuple[str, ...], Lane]]] = {
     "storeedge.alert.claimed": (("alert_id", "kind", "customer_id", "zone"), Lane.CRITICAL),
     "storeedge.alert.resolved": (("alert_id", "kind", "customer_id", "zone"), Lane.CRITICAL),
     "storeedge.alert.escalated": (("alert_id", "kind", "customer_id", "zone"), Lane.CRITICAL),
+    "storeedge.kiosk.handoff_issued": (
+        ("kiosk_id", "session_id", "customer_id", "token", "expires_at"),
+        Lane.TRANSACTION,
+    ),
     "storeedge.cart.line_added": (("customer_id", "cart_version", "line"), Lane.TRANSACTION),
     "storeedge.cart.line_removed": (("customer_id", "cart_version", "line"), Lane.TRANSACTION),
     "storeedge.pickup.handed_over": (("order_id", "customer_id"), Lane.TRANSACTION),

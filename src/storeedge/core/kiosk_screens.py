@@ -3,7 +3,8 @@
 The personal space opens only on an explicit act (``kiosk_sessions``); being near
 a kiosk earns at most a first name. The core remembers the greeting a kiosk shows,
 so a page that reconnects is told the same thing, and forgets it on clear and after
-the kiosk's idle time.
+the kiosk's idle time. Two members at the same kiosk: nobody is greeted by name (each
+would read the other's name).
 """
 
 from __future__ import annotations
@@ -29,13 +30,22 @@ class KioskScreens:
         self._kiosks = {k.id: k for k in kiosks}
         self._by_zone = {k.zone: k for k in kiosks}
         self._shown: dict[str, _Shown] = {}
+        self._near: dict[str, set[str]] = {}  # kiosk id -> members in its zone now
 
     def kiosk_in(self, zone: str) -> KioskSettings | None:
         return self._by_zone.get(zone)
 
     def entered(self, profile: CustomerProfile, zone: str, at: float) -> None:
         kiosk = self._by_zone.get(zone)
-        if kiosk is None or not profile.consent.personalization:
+        if kiosk is None:
+            return
+        near = self._near.setdefault(kiosk.id, set())
+        near.add(profile.customer_id)
+        if len(near) > 1:
+            if self._shown.pop(kiosk.id, None) is not None:
+                self._ui.show(KioskCleared(kiosk.id))
+            return
+        if not profile.consent.personalization:
             return
         name = first_name(profile.display_name)
         if not name:
@@ -49,6 +59,7 @@ class KioskScreens:
         kiosk = self._by_zone.get(zone)
         if kiosk is None:
             return
+        self._near.get(kiosk.id, set()).discard(customer_id)
         shown = self._shown.get(kiosk.id)
         if shown is not None and shown.customer_id != customer_id:
             return  # NB: someone else is greeted there now; their greeting stays
@@ -56,6 +67,8 @@ class KioskScreens:
         self._ui.show(KioskCleared(kiosk.id))
 
     def forget(self, customer_id: str) -> None:
+        for near in self._near.values():
+            near.discard(customer_id)
         for kiosk_id in [k for k, s in self._shown.items() if s.customer_id == customer_id]:
             del self._shown[kiosk_id]
             self._ui.show(KioskCleared(kiosk_id))

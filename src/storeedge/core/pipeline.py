@@ -16,6 +16,9 @@ from storeedge.core.clock import Clock
 from storeedge.core.command_desk import CommandDesk, CommandReply
 from storeedge.core.events import JSON, Event, EventFactory
 from storeedge.core.footfall import Footfall
+from storeedge.core.kiosk_acts import KioskActs
+from storeedge.core.kiosk_commands import KioskCommands
+from storeedge.core.kiosk_desk import KioskDesk
 from storeedge.core.kiosk_screens import KioskScreens
 from storeedge.core.ports import (
     AdvertRecord,
@@ -91,6 +94,20 @@ class Pipeline:
         self.staff.register(self.commands)
         self.qr.on_pickup(self.staff.pickup_scanned)
         self.qr.on_refused(self.staff.code_refused)
+        # NB: the personal space (kiosk_desk, kiosk_acts, kiosk_commands) owns its own rules
+        self.kiosk = KioskDesk(
+            settings.kiosks,
+            self.events,
+            ui,
+            self._emit,
+            self._profile,
+            self._present,
+            self._ask_staff,
+        )
+        self.kiosk_acts = KioskActs(self.kiosk)
+        kiosk_commands = KioskCommands(self.kiosk, self.commands)
+        self.qr.gate_with(kiosk_commands.qr_gate)
+        self.qr.on_refused(kiosk_commands.qr_refused)
         self._anonymous = AnonymousTraffic(
             self.footfall, self.beacons, self.events, self.counters, self._emit, self._beacon_alert
         )
@@ -115,6 +132,7 @@ class Pipeline:
             visit = self.visits.get(profile.customer_id)
             if visit is not None and visit.via == "ble":
                 self.depart(profile.customer_id, "consent_withdrawn")
+        self.kiosk.profile_changed(profile, now)
 
     def erase_customer(self, customer_id: str) -> None:
         """Forget everything held in memory on this customer, at once and without events."""
@@ -128,6 +146,7 @@ class Pipeline:
         self.staff.forget(customer_id)
         self.qr.forget_customer(customer_id)
         self.kiosk_screens.forget(customer_id)
+        self.kiosk.forget_customer(customer_id)
         if visit is not None:
             self._ui.show(MemberForgotten(customer_id))
 
@@ -142,10 +161,20 @@ class Pipeline:
     def _member_code(
         self, scanner: QrScannerSettings, _result: QrResult, profile: CustomerProfile, now: float
     ) -> None:
-        """A member card scanned: the explicit act that opens a visit if none is open."""
+        """A member card scanned: opens a visit if none is open, and at a kiosk's scanner
+        that member's personal space on that kiosk."""
+        self._present(profile, scanner.zone, "qr", now)
+        if scanner.kiosk is not None:
+            self.kiosk.open(scanner.kiosk, profile, "qr", now)
+
+    def _profile(self, customer_id: str) -> CustomerProfile | None:
+        return self.profiles.get(customer_id)  # NB: load_profiles replaces the dict
+
+    def _present(self, profile: CustomerProfile, zone: str, via: str, now: float) -> None:
+        """An explicit act by the member here (QR, app): a visit, if none is open."""
         visit = self.visits.get(profile.customer_id)
         if visit is None:
-            self._arrive(profile, scanner.zone, "qr", now)
+            self._arrive(profile, zone, via, now)
         else:
             visit.last_seen = now
 
@@ -207,6 +236,7 @@ class Pipeline:
                 "visitors": count.visitors,
             }
             self._emit(self.events.make("storeedge.footfall.counted", data, now))
+        self.kiosk.tick(now)
         if now - self._last_beacon_check >= BEACON_CHECK_S:
             self._last_beacon_check = now
             for problem in self.beacons.check(now):
@@ -253,7 +283,17 @@ class Pipeline:
         self.staff.sync(connection, self.clock.now())
 
     def kiosk_sync(self, kiosk_id: str, connection: str) -> bool:
-        return self.kiosk_screens.sync(kiosk_id, connection, self.clock.now())
+        now = self.clock.now()
+        if not self.kiosk_screens.sync(kiosk_id, connection, now):
+            return False
+        self.kiosk.sync(kiosk_id, connection, now)
+        return True
+
+    def _ask_staff(
+        self, kind: str, customer_id: str, zone: str, details: dict[str, JSON], _now: float
+    ) -> bool:
+        """A kiosk's "I'm here" / "call an advisor": the staff desk's one open alert."""
+        return self.raise_customer_alert(kind, customer_id, zone, details) is not None
 
     # --- visits ---------------------------------------------------------------------------
 
@@ -278,6 +318,7 @@ class Pipeline:
         self._emit(event)
         self._journal.opened(_journaled(visit, now))
         self.kiosk_screens.left(visit.customer_id, previous)
+        self.kiosk.moved(visit.customer_id, previous, zone, now)
         profile = self.profiles.get(visit.customer_id)
         if profile is not None:
             self.kiosk_screens.entered(profile, zone, now)
@@ -293,6 +334,7 @@ class Pipeline:
         self._journal.closed(visit.visit_id)
         self.presence.forget(customer_id)
         self.kiosk_screens.left(customer_id, visit.zone)
+        self.kiosk.left(customer_id, self.clock.now())
         self._ui.show(MemberLeft(customer_id))
         self.staff.departed(customer_id, self.clock.now())
 

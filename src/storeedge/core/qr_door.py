@@ -21,6 +21,9 @@ from storeedge.core.settings import QrScannerSettings
 QrHandler = Callable[[QrScannerSettings, QrResult, CustomerProfile, float], None]
 # (scanner, the refusal with reason set, now)
 QrRefusal = Callable[[QrScannerSettings, QrResult, float], None]
+# (scanner, the scanned text, the refusal or None when accepted, now) -> a reason to refuse
+# before verifying (rate limits), or None. Called once before and once after each check.
+QrGate = Callable[[QrScannerSettings, str, QrResult | None, float], str | None]
 
 
 class QrDoor:
@@ -30,6 +33,7 @@ class QrDoor:
         self.verifier = QrVerifier()
         self._handlers: dict[str, QrHandler] = {}
         self._refused: list[QrRefusal] = []
+        self._gates: list[QrGate] = []
 
     def scanner(self, scanner_id: str) -> QrScannerSettings | None:
         return self._scanners.get(scanner_id)
@@ -43,6 +47,10 @@ class QrDoor:
     def on_refused(self, handler: QrRefusal) -> None:
         self._refused.append(handler)
 
+    def gate_with(self, gate: QrGate) -> None:
+        """A brake (rate limit) asked before each check, and told each refusal."""
+        self._gates.append(gate)
+
     def scan(
         self, scanner_id: str, text: str, profiles: Mapping[str, CustomerProfile], now: float
     ) -> QrResult:
@@ -50,11 +58,19 @@ class QrDoor:
         if scanner is None:
             self._counters["qr.unknown_scanner"] += 1
             return QrResult("unknown", reason="unknown_scanner")
-        result = self.verifier.verify(text, profiles, now)
+        braked = next((r for g in self._gates if (r := g(scanner, text, None, now))), None)
+        result = (
+            QrResult("unknown", reason=braked)
+            if braked
+            else self.verifier.verify(text, profiles, now)
+        )
         profile = profiles.get(result.customer_id) if result.customer_id else None
         if not result.ok or profile is None:
             refusal = result if not result.ok else QrResult(result.kind, reason="unknown_id")
             self._counters[f"qr.refused.{refusal.reason}"] += 1
+            if not braked:
+                for gate in self._gates:
+                    gate(scanner, text, refusal, now)
             for refused in self._refused:
                 refused(scanner, refusal, now)
             return refusal

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from storeedge.core.events import JSON
+from storeedge.core.kiosk_messages import KioskMessage
 from storeedge.core.staff_messages import HandedOver, HandoverRefused, KpiFigures
 
 
@@ -123,4 +124,5 @@ ScreenMessage = (
     | KpiFigures
     | HandoverRefused
     | HandedOver
+    | KioskMessage  # the personal space (storeedge.core.kiosk_messages)
 )

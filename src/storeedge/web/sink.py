@@ -15,9 +15,26 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from typing import Any, Final, assert_never
+from urllib.parse import quote
 
 from flask_socketio import SocketIO
 
+from storeedge.core.kiosk_messages import (
+    HandoffQr,
+    IdleWarning,
+    KioskMessage,
+    KioskSnapshot,
+    LinkState,
+    Notice,
+    OrderView,
+    PairingQr,
+    ProductView,
+    SpaceClosed,
+    SpaceOpened,
+    SpaceUpdated,
+    SpaceView,
+    StoreMessage,
+)
 from storeedge.core.screens import (
     AlertChanged,
     AlertView,
@@ -92,6 +109,63 @@ def greeting_payload(greeting: Greeting) -> dict[str, Any]:
     return {"first_name": greeting.first_name, "language": greeting.language}
 
 
+def product_payload(product: ProductView) -> dict[str, Any]:
+    return {
+        "sku": product.sku,
+        "name": product.name,
+        "price_minor": product.price_minor,
+        "currency": product.currency,
+        "stock": product.stock,
+        "location": product.location,
+        "orderable_elsewhere": product.orderable_elsewhere,
+    }
+
+
+def order_payload(order: OrderView) -> dict[str, Any]:
+    return {
+        "order_id": order.order_id,
+        "kind": order.kind,
+        "status": order.status,
+        "lines": [{**product_payload(p), "qty": qty} for p, qty in order.lines],
+        "pickup_point": order.pickup_point,
+        "ready_for_pickup": order.ready_for_pickup,
+        "returnable": order.returnable,
+        "return_requested": order.return_requested,
+        "pickup_requested": order.pickup_requested,
+    }
+
+
+def space_payload(space: SpaceView) -> dict[str, Any]:
+    """The open personal space, for its own kiosk only (strings go out as text)."""
+    return {
+        "session_id": space.session_id,
+        "first_name": space.first_name,
+        "language": space.language,
+        "tier": space.tier,
+        "points": space.points,
+        "wishlist": [product_payload(p) for p in space.wishlist],
+        "cart": {
+            "version": space.cart_version,
+            "lines": [
+                {**product_payload(line.product), "line_id": line.line_id, "qty": line.qty}
+                for line in space.cart
+            ],
+        },
+        "orders": [order_payload(o) for o in space.orders],
+        "advisor_called": space.advisor_called,
+    }
+
+
+def qr_image_url(kiosk_id: str, kind: str, secret: str) -> str:
+    """Where the edge serves this QR as a PNG (storeedge.web.kiosk)."""
+    return f"/kiosk/{quote(kiosk_id, safe='')}/qr/{kind}/{quote(secret, safe='')}.png"
+
+
+def pairing_payload(pairing: PairingQr) -> dict[str, Any]:
+    image = qr_image_url(pairing.kiosk_id, "pairing", pairing.nonce)
+    return {"payload": pairing.payload, "image": image}
+
+
 class SocketUi:
     """Implements ``storeedge.core.ports.UiSink``; thread-safe (Socket.IO emits are)."""
 
@@ -139,6 +213,47 @@ class SocketUi:
                 self._staff("snapshot", snapshot, message.connection)
             case KpiFigures() | HandoverRefused() | HandedOver():
                 self._route_desk(message)
+            case _:
+                self._route_kiosk(message)
+
+    def _route_kiosk(self, message: KioskMessage) -> None:
+        """The personal space's messages (storeedge.core.kiosk_messages)."""
+        match message:
+            case SpaceOpened():
+                self._kiosk("space", space_payload(message.space), kiosk_room(message.kiosk_id))
+            case SpaceUpdated():
+                update = {**space_payload(message.space), "why": message.why}
+                self._kiosk("space_update", update, kiosk_room(message.kiosk_id))
+            case SpaceClosed():
+                self._kiosk(
+                    "space_closed", {"reason": message.reason}, kiosk_room(message.kiosk_id)
+                )
+            case IdleWarning():
+                self._kiosk(
+                    "idle_warning", {"seconds": message.seconds}, kiosk_room(message.kiosk_id)
+                )
+            case Notice():
+                notice = {"kind": message.kind, "key": message.key}
+                self._kiosk("notice", notice, kiosk_room(message.kiosk_id))
+            case PairingQr():
+                self._kiosk("pairing", pairing_payload(message), kiosk_room(message.kiosk_id))
+            case HandoffQr():
+                handoff = {
+                    "payload": message.payload,
+                    "image": qr_image_url(message.kiosk_id, "handoff", message.token),
+                    "expires_in_s": message.expires_in_s,
+                }
+                self._kiosk("handoff", handoff, kiosk_room(message.kiosk_id))
+            case LinkState():
+                self._kiosk("link", {"online": message.online}, kiosk_room(message.kiosk_id))
+            case StoreMessage():
+                self._kiosk("store_message", {"text": message.text}, kiosk_room(message.kiosk_id))
+            case KioskSnapshot():
+                to = message.connection
+                if message.pairing is not None:
+                    self._kiosk("pairing", pairing_payload(message.pairing), to)
+                self._kiosk("link", {"online": message.online}, to)
+                self._kiosk("store_message", {"text": message.store_message}, to)
             case _:  # NB: mypy proves every message type has an arm
                 assert_never(message)
 
