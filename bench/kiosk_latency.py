@@ -124,7 +124,7 @@ def main() -> int:
                     executable_path="/usr/bin/chromium", args=["--no-sandbox"], headless=True
                 )
                 page = browser.new_page(viewport={"width": 1920, "height": 1080})
-                page.goto(web.kiosk_url("kiosk-1"))
+                page.goto(web.enrol_url("kiosk-1"))  # NB: an enrolled kiosk screen
                 page.wait_for_selector("#kiosk[data-link='up']", state="attached")
                 baseline = measure_baseline(page, args.rounds)
                 scans = measure_scans(page, core, clock, jean, args.rounds)

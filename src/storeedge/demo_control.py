@@ -33,7 +33,8 @@ _PAGE: Final = """<!doctype html>
 <body style="padding:2rem;max-width:46rem;margin:auto">
 <h1>Demo simulator</h1>
 <p>Not a store screen: it plays Jean and central so you can walk the kiosk journey.
-Open the <a href="{{ kiosk_url }}">kiosk</a> and the <a href="{{ staff_url }}">staff
+Open the kiosk with the <code>kiosk:</code> URL <code>storeedge demo</code> printed (it
+enrols that browser as {{ kiosk_id }}) and the <a href="{{ staff_url }}">staff
 console</a> next to this page.</p>
 {% if said %}<p role="status" style="padding:.8rem;background:#dcefe3">{{ said }}</p>{% endif %}
 {% for name, label in actions %}
@@ -76,7 +77,7 @@ def register(app: Flask, parts: DemoParts) -> None:
             _PAGE,
             actions=ACTIONS,
             said=request.args.get("said", ""),
-            kiosk_url=f"/kiosk/{KIOSK_ID}",
+            kiosk_id=KIOSK_ID,
             staff_url="/staff",
         )
 

@@ -66,7 +66,7 @@ def shot(page: Page, size: str, state: str) -> None:
 
 def open_kiosk(page: Page, stack: Stack) -> None:
     stack.web.start()
-    page.goto(stack.web.kiosk_url("kiosk-1"))
+    page.goto(stack.web.enrol_url("kiosk-1"))  # NB: as a technician enrols the screen
     page.wait_for_selector("#kiosk[data-link='up']", state="attached")
     expect(page.locator("[data-testid='pairing-qr']")).to_be_visible()
 

@@ -121,7 +121,7 @@ def journey(
 
 def test_jeans_journey(journey: Journey, kiosk_page: Page, tablet_page: Page) -> None:
     page = kiosk_page
-    page.goto(journey.edge.web.kiosk_url("kiosk-1"))
+    page.goto(journey.edge.web.enrol_url("kiosk-1"))  # NB: as a technician enrols the screen
     tablet_page.goto(journey.edge.web.staff_url())
     page.wait_for_selector("#kiosk[data-link='up']", state="attached")
     pairing = page.locator("[data-testid='pairing-qr']")

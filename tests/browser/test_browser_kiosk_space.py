@@ -16,7 +16,7 @@ SPACE = "[data-testid='space']"
 
 def open_kiosk(page: Page, stack: Stack, kiosk_id: str = "kiosk-1") -> None:
     stack.web.start()
-    page.goto(stack.web.kiosk_url(kiosk_id))
+    page.goto(stack.web.enrol_url(kiosk_id))  # NB: as a technician enrols the screen
     page.wait_for_selector(LIVE, state="attached")
 
 

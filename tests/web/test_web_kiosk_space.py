@@ -13,9 +13,7 @@ from storeedge.core.kiosk_sessions import IDLE_GRACE_S
 
 
 def kiosk_client(stack: Stack, kiosk_id: str = "kiosk-1") -> Any:
-    client = stack.web.socketio.test_client(
-        stack.web.app, namespace="/kiosk", auth={"kiosk_id": kiosk_id}
-    )
+    client = stack.kiosk_socket(kiosk_id)  # NB: from a browser enrolled as that kiosk
     assert client.is_connected("/kiosk")
     return client
 
@@ -175,7 +173,7 @@ def test_orders_returns_endless_aisle_advisor_and_handoff(
     got = client.get_received("/kiosk")
     (handoff,) = [r["args"][0] for r in got if r["name"] == "handoff"]
     assert handoff["payload"] == f"HTTPS://APP.STOREEDGE.EXAMPLE/H/{issued['token']}"
-    http = kstack.web.app.test_client()
+    http = kstack.enrolled_client()
     image = http.get(handoff["image"])
     assert (image.status_code, image.mimetype) == (200, "image/png")
     assert http.get("/kiosk/kiosk-1/qr/handoff/NOTATOKEN.png").status_code == 404
@@ -275,7 +273,7 @@ def test_pairing_claim_opens_the_space_once(kstack: Stack) -> None:
     client.emit("sync", namespace="/kiosk")
     (pairing,) = received(client, "pairing")
     nonce = pairing["payload"].rsplit("/", 1)[1]
-    http = kstack.web.app.test_client()
+    http = kstack.enrolled_client()
     assert http.get(pairing["image"]).status_code == 200
     claim = {"kiosk_id": "KIOSK-1", "nonce": nonce, "customer_id": "C-000123"}
 
