@@ -18,6 +18,7 @@ from playwright.sync_api import Browser, Page, expect
 from webharness import Stack
 
 from storeedge.core.screens import Greeting, KioskCleared
+from storeedge.core.timefmt import format_time
 
 AXE = Path(__file__).resolve().parents[2] / "kiosk_ui" / "node_modules" / "axe-core" / "axe.min.js"
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
@@ -77,6 +78,12 @@ def test_every_state_passes_axe_at_each_size(
 ) -> None:
     page: Page = make_page(*SIZES[size])
     open_kiosk(page, kstack)
+    until = format_time(kstack.clock.now() + 600)
+    message = {"text": "Soldes d'hiver : -20 % au rayon enfants", "until": until}
+    assert (
+        kstack.gateway.on_command("kiosk.message", {"id": "m", "data": message})["status"] == "ok"
+    )
+    expect(page.locator("#store-message")).to_have_text(message["text"])
     audit(page, "attract")
     shot(page, size, "attract")
 
