@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import io
 import json
 import random
 import subprocess
@@ -87,6 +88,124 @@ def make_records(profiles: list[dict[str, Any]], devices: int, count: int) -> li
             )
         )
     return records
+
+
+def make_mix(profiles: list[dict[str, Any]], count: int) -> list[str]:
+    """A realistic recording, as lines: about 40 % member EIDs (members walking about, heard
+    by several receivers), 40 % non-member phones whose addresses rotate, store beacons
+    (Eddystone UID + TLM, iBeacon), other Eddystone-EIDs, and a few malformed lines."""
+    rng = random.Random(11)
+    enrolled = [parse_profile(p) for p in profiles[:150]]
+    lines: list[str] = []
+    t = START
+    members = []
+    for n, profile in enumerate(enrolled):
+        key = profile.ble
+        assert isinstance(key, EidKey)
+        address = f"4{n % 10:X}:{n >> 8 & 0xFF:02X}:{n & 0xFF:02X}:00:00:01"
+        members.append((key, address, [rng.uniform(-95, -55) for _ in SCANNERS]))
+    strangers = [
+        (f"5{n % 10:X}:{n:04X}"[:8] + ":AA:BB:" + f"{n & 0xFF:02X}", rng.randbytes(5))
+        for n in range(400)
+    ]
+    beacon_uid = b"\x00\xeb" + bytes.fromhex("53545245454447450042") + bytes(6)
+    eids: dict[tuple[int, int], bytes] = {}
+    i = 0
+    while len(lines) < count:
+        t += 0.00025
+        i += 1
+        roll = i % 100
+        if roll < 25:  # a member: one advert heard by two receivers (40 % of the lines)
+            n = rng.randrange(len(members))
+            key, address, levels = members[n]
+            ts = beacon_time(t, key.clock_offset)
+            window = ts >> key.rotation_exponent
+            eid = eids.get((n, window))
+            if eid is None:
+                eid = eids[(n, window)] = compute_eid(
+                    aes128_ecb, key.identity_key, key.rotation_exponent, ts
+                )
+            frame = {EDDYSTONE_UUID: b"\x30\xeb" + eid}
+            for s in rng.sample(range(len(SCANNERS)), 2):
+                rssi = max(-127, min(20, round(levels[s] + rng.gauss(0.0, 4.0))))
+                record = AdvertRecord(
+                    t, SCANNERS[s], address, rssi, None, None, {}, frame, (EDDYSTONE_UUID,)
+                )
+                lines.append(record_to_json(record))
+            continue
+        if roll < 75:  # a stranger's phone (40 %); its address rotates every minute or so
+            n = rng.randrange(len(strangers))
+            address, nearby = strangers[n]
+            address = f"{address[:-2]}{int(t // 60) % 256:02X}"
+            record = AdvertRecord(
+                t, SCANNERS[rng.randrange(len(SCANNERS))], address, rng.randint(-95, -60),
+                None, None, {APPLE_COMPANY_ID: b"\x10\x05" + nearby}, {}, (),
+            )  # fmt: skip
+        elif roll < 90:  # store beacons (12 %): UID, TLM every tenth
+            n = roll % 3
+            payload = beacon_uid[:-1] + bytes([n])
+            if i % 10 == 0:
+                payload = b"\x20\x00" + (2950).to_bytes(2, "big") + bytes(10)
+            record = AdvertRecord(
+                t, SCANNERS[rng.randrange(len(SCANNERS))], f"C0:00:00:00:00:0{n}",
+                rng.randint(-90, -60), None, None, {}, {EDDYSTONE_UUID: payload},
+                (EDDYSTONE_UUID,),
+            )  # fmt: skip
+        elif roll < 98:  # somebody else's Eddystone-EID
+            record = AdvertRecord(
+                t, SCANNERS[rng.randrange(len(SCANNERS))], f"6A:00:00:00:{roll:02X}:01",
+                rng.randint(-95, -60), None, None, {},
+                {EDDYSTONE_UUID: b"\x30\xeb" + rng.randbytes(8)}, (EDDYSTONE_UUID,),
+            )  # fmt: skip
+        else:  # a malformed line
+            lines.append('{"t": "soon", "scanner": "entrance"}' if roll == 98 else "{not json")
+            continue
+        lines.append(record_to_json(record))
+    return lines[:count]
+
+
+def _replay_in_process(settings: Any, profiles: list[Any], data: list[bytes]) -> float:
+    from storeedge.recording import replay_lines
+
+    sink = io.BytesIO()
+    started = time.perf_counter()
+    replay_lines(iter(data), settings, profiles, sink)
+    return time.perf_counter() - started
+
+
+def _loads_all(data: list[bytes]) -> float:
+    started = time.perf_counter()
+    for line in data:
+        try:  # noqa: SIM105  # NB: contextlib.suppress costs more than the decoding measured
+            json.loads(line)
+        except ValueError:
+            pass
+    return time.perf_counter() - started
+
+
+def bench_replay_ratio(config: Path, profiles: list[dict[str, Any]], count: int) -> None:
+    """Replay / bare json.loads on the same lines, in this process, best of 3 alternated:
+    a realistic mix and the fixture recording (devices/fixtures)."""
+    from storeedge.recording import load_customers, open_lines
+
+    settings = load_settings(config)
+    mix = [(line + "\n").encode() for line in make_mix(profiles, count)]
+    mix_profiles = [parse_profile(p) for p in profiles]
+    fixtures = Path(__file__).resolve().parent.parent / "devices" / "fixtures"
+    with open_lines(fixtures / "simulated-walk.jsonl.gz") as lines:
+        walk = list(lines) * 20
+    walk_profiles, _ = load_customers(fixtures / "simulated-walk.customers.json")
+    for label, data, enrolled in (("mix", mix, mix_profiles), ("fixture x20", walk, walk_profiles)):
+        loads, replays = [], []
+        for _ in range(3):
+            loads.append(_loads_all(data))
+            replays.append(_replay_in_process(settings, enrolled, data))
+        print(
+            f"replay ratio, {label}: {len(data)} lines, replay {min(replays):.2f} s, bare "
+            f"json.loads {min(loads):.2f} s (best of 3 each): "
+            f"ratio {min(replays) / min(loads):.2f}x",
+            flush=True,
+        )
 
 
 def bench_pipeline(
@@ -198,9 +317,10 @@ def main() -> int:
     parser.add_argument("--records", type=int, default=300_000)
     parser.add_argument("--table", type=int, default=100_000)
     parser.add_argument("--replay-records", type=int, default=1_000_000)
-    parser.add_argument("--only", choices=("pipeline", "table", "replay"), default=None)
+    parser.add_argument("--ratio-records", type=int, default=400_000)
+    parser.add_argument("--only", choices=("pipeline", "table", "replay", "ratio"), default=None)
     args = parser.parse_args()
-    wanted = {args.only} if args.only else {"pipeline", "table", "replay"}
+    wanted = {args.only} if args.only else {"pipeline", "table", "replay", "ratio"}
     profiles = members(args.members, seed=3)
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
@@ -212,6 +332,8 @@ def main() -> int:
             bench_pipeline(config, profiles, make_records(profiles, args.devices, args.records))
         if "table" in wanted:
             bench_table(args.table)
+        if "ratio" in wanted:
+            bench_replay_ratio(config, profiles, args.ratio_records)
         if "replay" in wanted:
             replay_records = make_records(profiles, args.devices, args.replay_records)
             bench_replay(config, customers, replay_records, tmp)

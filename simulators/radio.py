@@ -3,9 +3,10 @@
 A log-distance path-loss model with, per link, slow log-normal shadowing (an
 AR(1) process, so it is correlated over a few seconds as a body turns or a
 trolley passes), Rician fast fading per packet, the front glass and shelves as
-attenuating segments, a per-device body/pocket loss, and packet loss that grows
-near the receiver's sensitivity (scanners also miss packets while they listen
-on another advertising channel).
+attenuating segments, a per-device body/pocket loss and power bias, random packet
+loss that grows near the receiver's sensitivity (scanners also miss packets while
+they listen on another advertising channel), and bursts of loss per link (a
+Wi-Fi burst, a body in the way) that last a few seconds.
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ class RadioModel:
     shelf_db: float = 9.0
     base_loss: float = 0.2  # channel hopping and collisions
     sensitivity_dbm: float = -97.0
+    phone_bias_sigma_db: float = 1.5  # a phone's real power against its advertised Tx power
+    body_max_db: float = 6.0  # body / pocket / bag loss, uniform 0..this per phone
+    burst_rate_hz: float = 0.0  # per link: bursts of loss starting per second...
+    burst_mean_s: float = 2.0  # ...lasting this long on average...
+    burst_loss: float = 0.9  # ...losing this share of packets
 
 
 @dataclass(slots=True)
@@ -62,11 +68,23 @@ def _crosses(a: Point, b: Point, segment: Segment) -> bool:
 class Link:
     """One device-to-scanner link's slow shadowing state."""
 
-    __slots__ = ("_at", "_value")
+    __slots__ = ("_at", "_burst_at", "_burst_end", "_value")
 
     def __init__(self) -> None:
         self._value = 0.0
         self._at = -1e18
+        self._burst_at = -1e18
+        self._burst_end = -1e18
+
+    def lost(self, now: float, model: RadioModel, rng: random.Random) -> bool:
+        """Whether a burst of loss eats this packet."""
+        if model.burst_rate_hz <= 0.0:
+            return False
+        dt = min(10.0, max(0.0, now - self._burst_at))
+        self._burst_at = now
+        if now >= self._burst_end and rng.random() < 1.0 - math.exp(-model.burst_rate_hz * dt):
+            self._burst_end = now + rng.expovariate(1.0 / model.burst_mean_s)
+        return now < self._burst_end and rng.random() < model.burst_loss
 
     def shadow(self, now: float, model: RadioModel, rng: random.Random) -> float:
         dt = now - self._at

@@ -15,10 +15,9 @@ from typing import Any
 
 from simulators import population
 from simulators.world import (
-    COUNTER_SPOT,
-    DOOR,
-    KIOSK_SPOT,
+    CLASSIC,
     Device,
+    Layout,
     MemberTruth,
     PathBuilder,
     World,
@@ -26,8 +25,6 @@ from simulators.world import (
     random_address,
 )
 from storeedge.core.adverts import EDDYSTONE_UUID
-
-PAVEMENT_X = (-25.0, 45.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +37,11 @@ class Scenario:
     mix: tuple[tuple[str, float], ...] = (("android", 1.0),)
     beacons: int = 3
     start: float = 1_763_906_400.0
+    dwell_s: tuple[float, float] | None = None  # None: the classic browse (2-5 spots)
+    rates: tuple[float, ...] = ()  # Android rates drawn per phone (empty: rate_hz for all)
+    window_share: float = 0.15  # passers-by who stop at the window...
+    window_s: tuple[float, float] = (10.0, 60.0)  # ...this long
+    near_share: float = 0.25  # passers-by who brush along the shop front
 
 
 def _pick(rng: random.Random, mix: tuple[tuple[str, float], ...]) -> str:
@@ -51,40 +53,62 @@ def _pick(rng: random.Random, mix: tuple[tuple[str, float], ...]) -> str:
     return mix[-1][0]
 
 
-def _pavement_y(rng: random.Random) -> float:
-    return rng.uniform(-4.5, -1.2)
+def _pavement_y(rng: random.Random, layout: Layout) -> float:
+    return rng.uniform(*layout.pavement)
 
 
-def shopper_path(rng: random.Random, at: float) -> PathBuilder:
-    """Pavement -> door -> browse / kiosk / counter -> door -> pavement."""
+def shopper_path(
+    rng: random.Random, at: float, layout: Layout = CLASSIC, dwell: float | None = None
+) -> PathBuilder:
+    """Pavement -> door -> browse / kiosk / counter -> door -> pavement.
+
+    With ``dwell`` (seconds), browsing goes on until that long has passed inside."""
+    door, xs = layout.door_x, layout.pavement_x
     left = rng.random() < 0.5
-    b = PathBuilder(at, (PAVEMENT_X[0] if left else PAVEMENT_X[1], _pavement_y(rng)), 1.0)
+    b = PathBuilder(at, (xs[0] if left else xs[1], _pavement_y(rng, layout)), 1.0)
     b.speed = rng.uniform(1.0, 1.4)
-    b.walk((DOOR[0] + rng.uniform(-0.5, 0.5), -1.0)).walk((DOOR[0], 1.0))
-    b.walk((DOOR[0] + rng.uniform(-1, 1), 2.5))
-    for _ in range(rng.randint(2, 5)):
-        b.walk((rng.uniform(1.5, 18.5), rng.uniform(4.0, 18.5)))
-        b.stay(rng.uniform(20, 150))  # browsing, often behind a shelf
+    b.walk((door + rng.uniform(-0.25, 0.25) * layout.door_width, -1.0)).walk((door, 1.0))
+    b.walk((door + rng.uniform(-1, 1), 2.5))
+    entered = b.knots[-1][0]
+    if dwell is None:
+        for _ in range(rng.randint(2, 5)):
+            b.walk(layout.inside_spot(rng))
+            b.stay(rng.uniform(20, 150))  # browsing, often behind a shelf
+    else:
+        budget = entered + dwell - 40.0
+        while b.knots[-1][0] < budget:
+            b.walk(layout.inside_spot(rng))
+            b.stay(min(max(5.0, budget - b.knots[-1][0]), rng.uniform(20, 150)))
     if rng.random() < 0.5:
-        b.walk(KIOSK_SPOT).stay(rng.uniform(30, 120))
+        b.walk(layout.kiosk_spot).stay(rng.uniform(30, 120) if dwell is None else 20.0)
     if rng.random() < 0.5:
-        b.walk((COUNTER_SPOT[0] - rng.uniform(0, 2), COUNTER_SPOT[1] - rng.uniform(0, 1)))
-        b.stay(rng.uniform(60, 240))  # queueing and paying
-    b.walk((DOOR[0] + rng.uniform(-1, 1), 2.5)).walk((DOOR[0], -1.0))
-    away = PAVEMENT_X[0] if rng.random() < 0.5 else PAVEMENT_X[1]
-    return b.walk((away, _pavement_y(rng)))
+        counter = layout.counter_spot
+        b.walk((counter[0] - rng.uniform(0, 2), counter[1] - rng.uniform(0, 1)))
+        b.stay(rng.uniform(60, 240) if dwell is None else 20.0)  # queueing and paying
+    b.walk((door + rng.uniform(-1, 1), 2.5)).walk((door, -1.0))
+    away = xs[0] if rng.random() < 0.5 else xs[1]
+    return b.walk((away, _pavement_y(rng, layout)))
 
 
-def passer_path(rng: random.Random, at: float) -> PathBuilder:
+def passer_path(
+    rng: random.Random, at: float, layout: Layout = CLASSIC, sc: Scenario | None = None
+) -> PathBuilder:
     """Along the pavement; some stop at the window, some brush past the open door."""
+    sc = sc or Scenario()
     left = rng.random() < 0.5
-    xs = PAVEMENT_X if left else PAVEMENT_X[::-1]
+    xs = layout.pavement_x if left else layout.pavement_x[::-1]
     roll = rng.random()
-    y = -0.6 if roll < 0.25 else _pavement_y(rng)
+    y = layout.window_y if roll < sc.near_share else _pavement_y(rng, layout)
     b = PathBuilder(at, (xs[0], y), rng.uniform(1.0, 1.6))
-    if roll < 0.15:  # window shopping, on either side of the door
-        spot = rng.choice((rng.uniform(1.0, 7.5), rng.uniform(12.5, 19.0)))
-        b.walk((spot, -0.6)).stay(rng.uniform(10, 60))
+    if roll < sc.window_share:  # window shopping, on either side of the door
+        half = layout.door_width / 2 + 0.5
+        spot = rng.choice(
+            (
+                rng.uniform(0.5, max(0.6, layout.door_x - half)),
+                rng.uniform(min(layout.width - 0.6, layout.door_x + half), layout.width - 0.5),
+            )
+        )
+        b.walk((spot, layout.window_y)).stay(rng.uniform(*sc.window_s))
     return b.walk((xs[1], y))
 
 
@@ -93,15 +117,22 @@ def build(
 ) -> list[dict[str, Any]]:
     """Populates ``world``; returns the member profiles (shoppers then passers-by)."""
     rng = random.Random(seed)
+    layout = world.layout
     if profiles is None:
         profiles = population.members(scenario.shoppers + scenario.passers_by, seed + 1)
-    span = max(1.0, scenario.duration_s - 1500.0)
     for n, raw in enumerate(profiles):
         shopper = n < scenario.shoppers
-        at = scenario.start + rng.uniform(0, span if shopper else scenario.duration_s - 60)
-        path = (shopper_path if shopper else passer_path)(rng, at).build()
+        if shopper:
+            dwell = None if scenario.dwell_s is None else rng.uniform(*scenario.dwell_s)
+            span = max(1.0, scenario.duration_s - (dwell or 1500.0) - 60.0)
+            at = scenario.start + rng.uniform(0, span)
+            path = shopper_path(rng, at, layout, dwell).build()
+        else:
+            at = scenario.start + rng.uniform(0, scenario.duration_s - 60)
+            path = passer_path(rng, at, layout, scenario).build()
         kind = _pick(rng, scenario.mix)
-        device = device_for_profile(raw, path, rng, kind, scenario.rate_hz)
+        rate = rng.choice(scenario.rates) if scenario.rates else scenario.rate_hz
+        device = device_for_profile(raw, path, rng, kind, rate, world.model)
         if device.kind == "iphone":
             crossings = path.door_crossings()
             first = crossings[0][0] if crossings else path.start
@@ -116,6 +147,7 @@ def build(
                 "shopper" if shopper else "passer-by",
                 path.door_crossings(),
                 path,
+                layout,
             )
         )
     _anonymous(world, scenario, rng)
@@ -126,8 +158,10 @@ def build(
 def _anonymous(world: World, scenario: Scenario, rng: random.Random) -> None:
     for _ in range(scenario.anonymous):
         at = scenario.start + rng.uniform(0, scenario.duration_s - 60)
-        make = shopper_path if rng.random() < 0.3 else passer_path
-        path = make(rng, at).build()
+        if rng.random() < 0.3:
+            path = shopper_path(rng, at, world.layout).build()
+        else:
+            path = passer_path(rng, at, world.layout, scenario).build()
         payload = {0x004C: bytes([0x10, 0x05]) + rng.randbytes(5)}  # Apple "Nearby" info
         world.add(
             Device(
@@ -138,7 +172,8 @@ def _anonymous(world: World, scenario: Scenario, rng: random.Random) -> None:
 
 
 def _beacons(world: World, scenario: Scenario, rng: random.Random) -> None:
-    spots = [(2.0, 18.0), (18.0, 2.0), (10.0, 19.0), (1.0, 1.0)]
+    w, d = world.layout.width, world.layout.depth
+    spots = [(0.1 * w, 0.9 * d), (0.9 * w, 0.1 * d), (0.5 * w, 0.95 * d), (0.05 * w, 0.05 * d)]
     for n in range(scenario.beacons):
         builder = PathBuilder(scenario.start, spots[n % len(spots)], 1.0)
         path = builder.stay(scenario.duration_s + 600).build()

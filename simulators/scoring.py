@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from simulators.world import MemberTruth, truth_zone
+from simulators.world import MemberTruth
 from storeedge.core.events import Event
 
 FALSE_DEPARTURE_GRACE_S = 5.0  # a departure this close before the exit is just early
@@ -119,7 +119,7 @@ def _zones(result: Score, truth: MemberTruth, d: _Detected, start: float, stop: 
     while t < stop:
         while index + 1 < len(d.zones) and d.zones[index + 1][0] <= t:
             index += 1
-        real = truth_zone(truth.path.at(t))
+        real = truth.layout.zone(truth.path.at(t))
         if real is not None:
             result.zone_total_s += 1.0
             result.zone_right_s += 1.0 if d.zones[index][1] == real else 0.0

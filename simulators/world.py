@@ -1,10 +1,12 @@
 """A simulated shop and the people around it, as the scanners hear them.
 
-The shop is 20 m x 20 m with its glass front along y = 0 and a 2 m door at
-x = 10; inside is y > 0. Shoppers walk in from the pavement, browse, pause
-behind shelves, stop at the kiosk, queue at the counter and leave; passers-by
-walk the pavement, some stopping at the window. Devices: Android phones
-advertising Eddystone-EID in the background (1, 4 or 10 Hz), iPhones that
+A :class:`Layout` describes one shop: its glass front along y = 0 with a door,
+inside is y > 0, the pavement in front, shelves and where every receiver hangs.
+The default layout (the "classic" shop) is 20 m x 20 m with a 2 m door at
+x = 10; :mod:`simulators.family` draws whole stores at random. Shoppers walk in
+from the pavement, browse, pause behind shelves, stop at the kiosk, queue at the
+counter and leave; passers-by walk the pavement, some stopping at the window.
+Devices: Android phones advertising Eddystone-EID in the background (1, 4 or 10 Hz), iPhones that
 advertise only while the app is open, store-issued iBeacon tags, store beacons
 (Eddystone UID + TLM) and anonymous phones. Android phones rotate their address.
 
@@ -47,17 +49,70 @@ NEAR_M = 2.5  # ground truth: within this of the kiosk / counter scanner is that
 ENTRANCE_DEPTH_M = 3.0
 
 
+Segment = tuple[Point, Point]
+CLASSIC_SHELVES: tuple[Segment, ...] = (
+    ((6.0, 13.5), (13.0, 13.5)),
+    ((12.5, 4.5), (12.5, 11.0)),
+    ((7.0, 7.0), (7.0, 11.0)),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """One shop: size, door, pavement, shelves and receivers (metres; door line y = 0)."""
+
+    width: float = 20.0
+    depth: float = 20.0
+    door_x: float = 10.0
+    door_width: float = 2.0
+    pavement: tuple[float, float] = (-4.5, -1.2)  # y range of walkers
+    pavement_x: tuple[float, float] = (-25.0, 45.0)
+    window_y: float = -0.6  # where window shoppers stand
+    shelves: tuple[Segment, ...] = CLASSIC_SHELVES
+    scanners: tuple[Scanner, ...] = SCANNERS
+    kiosk_spot: Point = KIOSK_SPOT
+    counter_spot: Point = COUNTER_SPOT
+
+    @property
+    def door(self) -> Point:
+        return (self.door_x, 0.0)
+
+    def walls(self) -> Walls:
+        half = self.door_width / 2
+        left = ((-0.5, 0.0), (self.door_x - half, 0.0))
+        right = ((self.door_x + half, 0.0), (self.width + 0.5, 0.0))
+        return Walls(glass=[left, right], shelves=list(self.shelves))
+
+    def zone(self, p: Point) -> str | None:
+        """Where a person at ``p`` is, for scoring: None outside."""
+        if p[1] < 0:
+            return None
+        for _, zone, role, pos in self.scanners:
+            if role in ("kiosk", "counter") and math.dist(p, pos) <= NEAR_M:
+                return zone
+        return "entrance" if p[1] < ENTRANCE_DEPTH_M else "floor"
+
+    def inside_spot(self, rng: random.Random) -> Point:
+        return (rng.uniform(1.0, self.width - 1.0), rng.uniform(2.5, self.depth - 1.0))
+
+
+CLASSIC = Layout()
+
+
 def store_walls() -> Walls:
-    left = ((-0.5, 0.0), (DOOR[0] - 1.0, 0.0))
-    right = ((DOOR[0] + 1.0, 0.0), (20.5, 0.0))
-    shelves = [((6.0, 13.5), (13.0, 13.5)), ((12.5, 4.5), (12.5, 11.0)), ((7.0, 7.0), (7.0, 11.0))]
-    return Walls(glass=[left, right], shelves=shelves)
+    return CLASSIC.walls()
 
 
-def store_toml(data_dir: str, port: int = 1883, scanners: tuple[Scanner, ...] = SCANNERS) -> str:
+def store_toml(
+    data_dir: str,
+    port: int = 1883,
+    scanners: tuple[Scanner, ...] = SCANNERS,
+    door: Point = DOOR,
+    extra: str = "",
+) -> str:
     """A config for this shop (the simulated scanners and a kiosk)."""
     parts = [
-        '[store]\nid = "store-sim"\nedge_id = "edge-1"\ndoor = [10.0, 0.0]\n',
+        f'[store]\nid = "store-sim"\nedge_id = "edge-1"\ndoor = [{door[0]}, {door[1]}]\n',
         f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\ntls = false\n',
         f'[data]\ndir = "{data_dir}"\n',
     ]
@@ -67,17 +122,14 @@ def store_toml(data_dir: str, port: int = 1883, scanners: tuple[Scanner, ...] = 
             f"position = [{x}, {y}]\n"
         )
     parts.append('[[kiosks]]\nid = "kiosk-1"\nzone = "kiosk"\n')
+    if extra:
+        parts.append(extra)
     return "\n".join(parts)
 
 
-def truth_zone(p: Point) -> str | None:
-    """Where a person at ``p`` is, for scoring: None outside."""
-    if p[1] < 0:
-        return None
-    for scanner_id, zone, _, pos in SCANNERS:
-        if scanner_id in ("kiosk", "counter") and math.dist(p, pos) <= NEAR_M:
-            return zone
-    return "entrance" if p[1] < ENTRANCE_DEPTH_M else "floor"
+def truth_zone(p: Point, layout: Layout = CLASSIC) -> str | None:
+    """Where a person at ``p`` is in ``layout``, for scoring: None outside."""
+    return layout.zone(p)
 
 
 # --- paths -------------------------------------------------------------------------------
@@ -176,6 +228,7 @@ class MemberTruth:
     role: str  # shopper | passer-by
     crossings: list[tuple[float, str]]
     path: Path
+    layout: Layout = CLASSIC
 
     def visits(self) -> list[tuple[float, float]]:
         out, opened = [], None
@@ -194,15 +247,15 @@ class MemberTruth:
             "rate_hz": self.rate_hz,
             "role": self.role,
             "visits": self.visits(),
-            "zones": _zone_timeline(self.path),
+            "zones": _zone_timeline(self.path, self.layout),
         }
 
 
-def _zone_timeline(path: Path) -> list[tuple[float, str | None]]:
+def _zone_timeline(path: Path, layout: Layout) -> list[tuple[float, str | None]]:
     out: list[tuple[float, str | None]] = []
     t = path.start
     while t <= path.end:
-        zone = truth_zone(path.at(t))
+        zone = layout.zone(path.at(t))
         if not out or out[-1][1] != zone:
             out.append((round(t, 1), zone))
         t += 1.0
@@ -217,13 +270,17 @@ class World:
         aes: Aes128,
         seed: int = 0,
         model: RadioModel | None = None,
-        scanners: tuple[Scanner, ...] = SCANNERS,
+        scanners: tuple[Scanner, ...] | None = None,
+        layout: Layout | None = None,
     ) -> None:
         self.aes = aes
-        self.scanners = scanners
+        if layout is None:
+            layout = CLASSIC if scanners is None else Layout(scanners=scanners)
+        self.layout = layout
+        self.scanners = layout.scanners
         self.rng = random.Random(seed)
         self.model = model or RadioModel()
-        self.walls = store_walls()
+        self.walls = layout.walls()
         self.devices: list[Device] = []
         self.truth: list[MemberTruth] = []
         self._pending: list[Device] = []
@@ -296,6 +353,8 @@ class World:
             link = device.links.get(scanner_id)
             if link is None:
                 link = device.links[scanner_id] = Link()
+            if link.lost(t, self.model, self.rng):
+                continue
             extra = device.body_db + self.walls.loss(pos, spos, self.model)
             shadow = link.shadow(t, self.model, self.rng)
             distance = math.dist(pos, spos)
@@ -322,12 +381,25 @@ def _tlm(device: Device, t: float) -> bytes:
 
 
 def device_for_profile(
-    raw: dict[str, Any], path: Path, rng: random.Random, kind: str, rate_hz: float
+    raw: dict[str, Any],
+    path: Path,
+    rng: random.Random,
+    kind: str,
+    rate_hz: float,
+    model: RadioModel | None = None,
 ) -> Device:
-    """The device a member carries: an app phone (android / iphone) or a store tag."""
+    """The device a member carries: an app phone (android / iphone) or a store tag.
+
+    NB: the advertised Tx power is the phone model's nominal figure; the phone's real
+    power differs from it by the bias (``model.phone_bias_sigma_db``), which no receiver
+    can correct: the presence model must work with levels relative to each other.
+    """
+    model = model or RadioModel()
     profile = parse_profile(raw)
-    power = -62.0 + rng.gauss(0.0, 3.0)
-    body = rng.choice((0.0, 2.0, 4.0, 6.0))
+    nominal = rng.gauss(0.0, 3.0)
+    bias = rng.gauss(0.0, model.phone_bias_sigma_db)
+    power = -62.0 + nominal + bias
+    body = rng.uniform(0.0, model.body_max_db)
     if isinstance(profile.ble, IBeaconTag):
         tag = profile.ble
         payload = (
@@ -344,6 +416,6 @@ def device_for_profile(
     assert isinstance(profile.ble, EidKey)
     return Device(
         kind, path, rate_hz, power, body, random_address(rng), profile.customer_id,
-        key=profile.ble, tx0=round(power + 41 + rng.gauss(0.0, 1.5)),
+        key=profile.ble, tx0=round(-21.0 + nominal),
         rotate_every=900.0 if kind == "android" else 0.0,
     )  # fmt: skip

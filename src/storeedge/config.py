@@ -19,7 +19,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
-from storeedge.config_staff import STAFF_SECTIONS, alerts, pickup_points, shift_h
+from storeedge.config_presence import SECTIONS, presence
+from storeedge.config_staff import alerts, pickup_points, shift_h
 from storeedge.core.settings import (
     QR_KINDS,
     ROLES,
@@ -348,7 +349,7 @@ def parse_settings(document: Mapping[str, Any], source: Path) -> Settings:
     top = r.table(
         dict(document),
         "",
-        ("store", "mqtt", "data", "scanners", "qr_scanners", "kiosks", "web", *STAFF_SECTIONS),
+        ("store", "mqtt", "data", "scanners", "qr_scanners", "kiosks", "web", *SECTIONS),
     )
     base = source.parent
     scanners = _scanners(r, top.get("scanners", []))
@@ -369,6 +370,7 @@ def parse_settings(document: Mapping[str, Any], source: Path) -> Settings:
         web=_web(r, top.get("web", {}), base),
         alerts=alerts(r, top.get("alerts", {})),
         pickup_points=pickup_points(r, top.get("pickup_points", [])),
+        presence=presence(r, top.get("presence", {}), _path(r, base)),
     )
 
 

@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     from storeedge.ops import commands as ops_commands
 
     ops_commands.register(sub)
+    from storeedge import calibrate
+
+    calibrate.register(sub)
     return parser
 
 

@@ -3,9 +3,11 @@
 A store beacon sends Eddystone-UID frames (who it is) and TLM frames (battery,
 temperature) from the same static address; the address is bound to the UID for
 as long as it is heard. A beacon becomes *installed* when it is in the catalog
-given at start-up or has been heard for ``learn_s`` (a tag carried past the shop
-never is). An installed beacon silent for ``silent_s`` or reporting a battery
-under ``low_battery_mv`` raises one technician alert per problem, until cured.
+given at start-up (``[presence] beacons``) or has been heard for ``learn_s`` (a tag
+carried past the shop never is). An installed beacon silent for ``silent_s`` or
+reporting a battery under ``low_battery_mv`` raises one technician alert per
+problem, until cured; a catalogued beacon never heard since start-up counts as
+silent from the first check.
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ class BeaconWatch:
         self._low_mv = low_battery_mv
         self._beacons: dict[str, _Beacon] = {}
         self._bound: dict[str, tuple[str, float]] = {}  # address -> (beacon id, last heard)
+        self._started: float | None = None
 
     def beacons(self) -> list[str]:
         return sorted(self._beacons)
@@ -112,6 +115,13 @@ class BeaconWatch:
     def check(self, now: float) -> list[BeaconProblem]:
         """Installed beacons that went silent (one alert each until heard again)."""
         problems = []
+        if self._started is None:
+            self._started = now
+        if now - self._started >= self._silent_s:
+            for beacon_id in sorted(self._catalog - self._beacons.keys()):
+                # NB: never heard since start-up: silent for as long as we have listened
+                never = self._beacons[beacon_id] = _Beacon(beacon_id, now, self._started, "unknown")
+                never.installed = True
         for beacon in self._beacons.values():
             silent = now - beacon.last_seen >= self._silent_s
             if silent and beacon.installed and "silent" not in beacon.problems:

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from storeedge.core.anonymous import AnonymousTraffic, tx_at_0m
 from storeedge.core.beacons import BeaconProblem, BeaconWatch
+from storeedge.core.calibration import Calibration
 from storeedge.core.clock import Clock
 from storeedge.core.command_desk import CommandDesk, CommandReply
 from storeedge.core.events import JSON, Event, EventFactory
@@ -67,8 +68,9 @@ class Pipeline:
         aes: Aes128,
         events: EventFactory | None = None,
         tuning: Tuning | None = None,
-        beacon_catalog: tuple[str, ...] = (),
+        beacon_catalog: tuple[str, ...] | None = None,
         journal: VisitJournal | None = None,
+        calibration: Calibration | None = None,
     ) -> None:
         self.settings = settings
         self._journal: VisitJournal = journal or NullJournal()
@@ -78,8 +80,15 @@ class Pipeline:
         self.events = events or EventFactory()
         self.visits = VisitBook(self.events)
         self.recognizer = Recognizer(aes)
-        self.presence = Presence(settings.scanners, tuning, settings.store.door)
+        self.presence = Presence(
+            settings.scanners,
+            tuning,
+            settings.store.door,
+            calibration or settings.presence.calibration,
+        )
         self.footfall = Footfall()
+        if beacon_catalog is None:
+            beacon_catalog = settings.presence.beacons
         self.beacons = BeaconWatch(beacon_catalog)
         self.profiles: dict[str, CustomerProfile] = {}
         self.counters: Counter[str] = Counter()

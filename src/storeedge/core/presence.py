@@ -1,9 +1,8 @@
 """Presence: per-member sightings -> inside / outside and a zone, with hysteresis.
 
-Each scanner's readings of a member are normalised (the scanner's
-``rssi_offset_db``, the advertised Tx power at 0 m) and smoothed with a time-based
-exponential average; one packet after a silence restarts the average and is not
-evidence on its own.
+Each reading is normalised (``rssi_offset_db``, the advertised Tx power at 0 m, then
+the store's calibration: :mod:`storeedge.core.calibration`) and smoothed with a
+time-based exponential average; one packet after a silence restarts the average.
 
 - Arrival: walking through the door, seen by the ``entrance`` receivers' raw readings
   of the last moment (:meth:`Presence._door_peak`): the door receiver's strongest
@@ -28,8 +27,8 @@ evidence on its own.
   only a member who is close (``near_dbm``): being heard from the kiosk is not
   standing at it.
 
-The defaults were tuned on the simulated shop (bench/presence_accuracy.py); a
-store is calibrated from a recorded walk (docs/presence.md).
+The thresholds (:mod:`storeedge.core.tuning`) were tuned on one simulated shop; the
+calibration maps each store's readings onto that shop's scale.
 """
 
 from __future__ import annotations
@@ -37,121 +36,18 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Final
 
+from storeedge.core.calibration import REFERENCE_1M, Calibration
 from storeedge.core.settings import ScannerSettings
+from storeedge.core.track import Change, Track
+from storeedge.core.tuning import Tuning, door_order
+
+__all__ = ["Change", "Presence", "Track", "Tuning", "door_order"]
 
 REFERENCE_TX_0M: Final = -21.0  # dBm at 0 m of a typical phone (about -62 dBm at 1 m)
 NO_READING: Final = -200.0
-
-
-@dataclass(frozen=True, slots=True)
-class Tuning:
-    """Thresholds in normalised dBm (after offset and Tx power correction)."""
-
-    tau_s: float = 1.0  # smoothing time constant
-    peak_window_s: float = 2.0  # door peaks: the entrance readings of the last window_s...
-    peak_intervals: float = 3.5  # ...or of this many learned intervals (slow phones)...
-    peak_dbm: float = -60.0  # ...whose strongest k (k = packets in the window / 3.5) average this
-    peak_single_db: float = 3.0  # ...plus this when k is 1: a lone packet must stand out more
-    pair_sum_dbm: float = -134.0  # two entrance receivers' peaks adding up to this...
-    pair_floor_dbm: float = -74.0  # ...each at least this: walking between them, in
-    pair_order_s: float = 0.3  # the inner receiver's best reading this long after the door's
-    inside_enter_dbm: float = -74.0  # an inside scanner's average, over 2 readings or more
-    confirm_s: float = 0.75  # entry evidence must hold this long
-    linger_entrance_dbm: float = -70.0  # steady in-store levels (no door evidence)...
-    linger_inside_dbm: float = -80.0
-    linger_near_dbm: float = -79.0  # ...(kiosk and counter receivers: who is close)
-    linger_s: float = 12.0  # ...held this long, with no gap over linger_gap_s, also arrive
-    linger_gap_s: float = 3.0
-    stay_entrance_dbm: float = -72.0  # still inside while the entrance hears this
-    stay_inside_dbm: float = -83.0  # ...or an inside scanner hears this
-    stay_after_door_dbm: float = -80.0  # ...this, when the door receiver heard them last
-    stay_inner_dbm: float = -78.0  # ...or the inner door receiver (a few metres in) this
-    near_dbm: float = -72.0  # kiosk / counter claim a member this close
-    zone_margin_db: float = 3.0
-    zone_dwell_s: float = 1.5
-    stale_s: float = 8.0  # a scanner's smoothed value older than this is ignored
-    depart_base_s: float = 8.0  # after passing the door: base + per_interval x interval
-    depart_per_interval: float = 12.0
-    depart_min_s: float = 10.0
-    depart_max_s: float = 40.0
-    door_dbm: float = -72.0  # the entrance average this strong: passing the door
-    door_raw_penalty_db: float = 3.0  # a single reading counts at its level minus this
-    door_by_zone: bool = False  # also count "in the entrance zone" as passing the door
-    door_window_s: float = 25.0  # "passed the door" = entrance near-level this recently
-    depart_unseen_s: float = 90.0  # lost deep inside (never seen leaving): wait this long...
-    depart_silent_s: float = 30.0  # ...and until not heard at all (faint_dbm) for this long
-    faint_dbm: float = -92.0
-    forget_outside_s: float = 60.0  # drop a track that never came in after this silence
-    door_grace_s: float = 20.0  # the door seen this soon after arriving is the way in
-    heard_dbm: float = -86.0  # staying, too: heard at least this loud by heard_scanners...
-    heard_scanners: int = 3  # ...different receivers within heard_window_s (or
-    heard_window_s: float = 2.0  # heard_intervals learned intervals, for slow phones)
-    heard_intervals: float = 5.0
-    heard_after_door: int = 1  # ...one more receiver when the door receiver heard them last
-
-    @classmethod
-    def for_door(cls, entrance_receivers: int) -> Tuning:
-        """The defaults for a door watched by this many entrance receivers."""
-        if entrance_receivers >= 2:
-            return cls()
-        # NB: with one receiver the door receiver also covers the front of the shop, so
-        # what keeps shoppers in near it stays loose, and the in-store levels that catch
-        # a phone missed at the door stay generous (measured: bench --single-door).
-        return cls(
-            peak_dbm=-62.0,
-            linger_entrance_dbm=-72.0,
-            linger_inside_dbm=-83.0,
-            stay_after_door_dbm=-83.0,
-            heard_after_door=0,
-        )
-
-
-def door_order(
-    entrances: list[ScannerSettings], door: tuple[float, float] | None
-) -> tuple[str, ...]:
-    """Entrance receivers, the one at the door first: by distance from ``store.door`` when
-    every position is known, else in configuration order."""
-    if door is not None and all(s.position is not None for s in entrances):
-        entrances = sorted(entrances, key=lambda s: math.dist(door, s.position or door))
-    return tuple(s.id for s in entrances)
-
-
-@dataclass(slots=True)
-class Track:
-    """What presence knows of one member (memory only)."""
-
-    customer_id: str
-    readings: dict[str, list[float]] = field(default_factory=dict)  # scanner -> [ema, at, n]
-    door: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)  # entrance raw
-    inside: bool = False
-    last_inside: float = 0.0
-    at_door: float = float("-inf")  # last time the entrance heard them near, once inside
-    arrived_at: float = 0.0
-    heard_by: dict[str, float] = field(default_factory=dict)  # scanner -> last loud enough
-    last_heard: float = 0.0
-    last_faint: float = 0.0  # last heard at all (faint_dbm), once inside
-    interval: float = 1.0
-    gaps: int = 0
-    zone: str | None = None
-    candidate: float | None = None  # since when an inside receiver has heard them close...
-    candidate_scanner: str | None = None  # ...which one
-    linger_since: float | None = None  # since when in-store levels have been steady
-    linger_last: float = 0.0
-    rival: str | None = None
-    rival_since: float = 0.0
-
-    def timeout(self, tuning: Tuning) -> float:
-        raw = tuning.depart_base_s + tuning.depart_per_interval * self.interval
-        return min(tuning.depart_max_s, max(tuning.depart_min_s, raw))
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    kind: str  # "arrive" | "move"
-    zone: str
+ZONE_EVERY_S: Final = 0.25  # zones are weighed at most this often per member
 
 
 class Presence:
@@ -162,13 +58,27 @@ class Presence:
         scanners: Iterable[ScannerSettings],
         tuning: Tuning | None = None,
         door: tuple[float, float] | None = None,
+        calibration: Calibration | None = None,
     ) -> None:
         self._scanners = {s.id: s for s in scanners}
+        self.calibration = calibration or Calibration()
+        fits = {s: self.calibration.receiver(s) for s in self._scanners}
+        self._zone_of = {s.id: s.zone for s in self._scanners.values()}
+        self._near_only = {s.id for s in self._scanners.values() if s.role in ("kiosk", "counter")}
         self._entrance_ids = door_order(
             [s for s in self._scanners.values() if s.role == "entrance"], door
         )
         self.tuning = tuning or Tuning.for_door(len(self._entrance_ids))
         self._door_id = self._entrance_ids[0] if self._entrance_ids else None
+        self._per_scanner = {  # NB: what observe() needs of a scanner, in one lookup
+            s.id: (
+                fits[s.id].offset_db,
+                fits[s.id].scale,
+                self._stay_level(s.id, s.role, False),
+                self._stay_level(s.id, s.role, True),
+            )
+            for s in self._scanners.values()
+        }
         # NB: a second door receiver a few metres inside may share its zone with floor scanners;
         # the entrance zone is the one only entrance receivers serve.
         other_zones = {s.zone for s in self._scanners.values() if s.role != "entrance"}
@@ -198,6 +108,8 @@ class Presence:
         level = rssi + scanner.rssi_offset_db
         if tx0 is not None:
             level -= tx0 - REFERENCE_TX_0M
+        offset, scale, stay, stay_near = self._per_scanner[scanner_id]
+        level = REFERENCE_1M + (level + offset - REFERENCE_1M) * scale  # NB: ReceiverFit.apply
         track = self._tracks.get(customer_id)
         if track is None:
             track = self._tracks[customer_id] = Track(customer_id, last_heard=now)
@@ -206,8 +118,7 @@ class Presence:
         tuning = self.tuning
         # NB: one lucky packet through the glass restarts a stale average: not evidence.
         near_door = track.inside and self._near_door(track)
-        floor = self._stay_level(scanner_id, scanner.role, near_door)
-        stays = samples >= 2 and smoothed >= floor
+        stays = samples >= 2 and smoothed >= (stay_near if near_door else stay)
         if track.inside:
             if level >= tuning.faint_dbm:
                 track.last_faint = now
@@ -221,6 +132,9 @@ class Presence:
             # shoppers browsing the front of the shop, who are not leaving.
             if scanner_id == self._door_id and self._at_door(track, door_level):
                 track.at_door = now
+            if now - track.zoned_at < ZONE_EVERY_S:  # NB: zones only; costly per reading
+                return None
+            track.zoned_at = now
             return self._rezone(track, now)
         if scanner.role == "entrance":
             entered = self._door_peak(track, scanner_id, level, now)
@@ -385,36 +299,34 @@ class Presence:
 
     # --- zones -----------------------------------------------------------------------------
 
-    def _candidate_level(self, scanner_id: str, reading: list[float], now: float) -> float:
-        if now - reading[1] > self.tuning.stale_s:
-            return NO_READING
-        scanner = self._scanners[scanner_id]
-        if scanner.role in ("kiosk", "counter") and reading[0] < self.tuning.near_dbm:
-            return NO_READING
-        return reading[0]
+    def _zone_levels(self, track: Track, now: float) -> tuple[str | None, dict[str, float]]:
+        """The strongest fresh receiver's zone, and each zone's strongest fresh level (one
+        pass: it runs on every reading inside); kiosk and counter count only when close."""
+        stale, near = self.tuning.stale_s, self.tuning.near_dbm
+        zone_of, near_only = self._zone_of, self._near_only
+        best, best_level = None, NO_READING
+        levels: dict[str, float] = {}
+        for scanner_id, reading in track.readings.items():
+            level = reading[0]
+            if now - reading[1] > stale or (level < near and scanner_id in near_only):
+                level = NO_READING
+            zone = zone_of[scanner_id]
+            if level > levels.get(zone, NO_READING):
+                levels[zone] = level
+            if level > best_level:
+                best, best_level = zone, level
+        return best, levels
 
     def _best_zone(self, track: Track, now: float) -> str | None:
-        best, best_level = None, NO_READING
-        for scanner_id, reading in track.readings.items():
-            level = self._candidate_level(scanner_id, reading, now)
-            if level > best_level:
-                best, best_level = scanner_id, level
-        return None if best is None else self._scanners[best].zone
-
-    def _zone_level(self, track: Track, zone: str, now: float) -> float:
-        level = NO_READING
-        for scanner_id, reading in track.readings.items():
-            if self._scanners[scanner_id].zone == zone:
-                level = max(level, self._candidate_level(scanner_id, reading, now))
-        return level
+        return self._zone_levels(track, now)[0]
 
     def _rezone(self, track: Track, now: float) -> Change | None:
-        best = self._best_zone(track, now)
+        best, levels = self._zone_levels(track, now)
         if best is None or best == track.zone:
             track.rival = None
             return None
-        current = NO_READING if track.zone is None else self._zone_level(track, track.zone, now)
-        lead = self._zone_level(track, best, now) - current
+        current = NO_READING if track.zone is None else levels.get(track.zone, NO_READING)
+        lead = levels[best] - current
         if lead < self.tuning.zone_margin_db:
             track.rival = None
             return None

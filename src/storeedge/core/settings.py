@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from storeedge.core.calibration import Calibration
+
 ROLES: Final = ("entrance", "floor", "kiosk", "counter")
 QR_KINDS: Final = ("evdev", "serial", "simulated")
 ESCALATE_AFTER_S: Final = 120.0
@@ -126,6 +128,15 @@ class KioskSettings:
 
 
 @dataclass(frozen=True)
+class PresenceSettings:
+    """``[presence]``: the store's calibration (``storeedge calibrate``) and its beacons."""
+
+    calibration_file: Path | None = None
+    calibration: Calibration | None = field(default=None, repr=False)  # read from the file
+    beacons: tuple[str, ...] = ()  # the store's own beacons (Eddystone UID, 32 hex digits)
+
+
+@dataclass(frozen=True)
 class Settings:
     """The whole configuration. ``source`` is the file it came from."""
 
@@ -139,6 +150,7 @@ class Settings:
     web: WebSettings = field(default_factory=WebSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
     pickup_points: tuple[PickupPointSettings, ...] = ()
+    presence: PresenceSettings = field(default_factory=PresenceSettings)
 
     @property
     def source_uri(self) -> str:

@@ -1,0 +1,44 @@
+"""What presence knows of one member (memory only), and what it reports."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from storeedge.core.tuning import Tuning
+
+
+@dataclass(slots=True)
+class Track:
+    """What presence knows of one member (memory only)."""
+
+    customer_id: str
+    readings: dict[str, list[float]] = field(default_factory=dict)  # scanner -> [ema, at, n]
+    door: dict[str, deque[tuple[float, float]]] = field(default_factory=dict)  # entrance raw
+    inside: bool = False
+    last_inside: float = 0.0
+    at_door: float = float("-inf")  # last time the entrance heard them near, once inside
+    arrived_at: float = 0.0
+    heard_by: dict[str, float] = field(default_factory=dict)  # scanner -> last loud enough
+    last_heard: float = 0.0
+    last_faint: float = 0.0  # last heard at all (faint_dbm), once inside
+    interval: float = 1.0
+    gaps: int = 0
+    zone: str | None = None
+    candidate: float | None = None  # since when an inside receiver has heard them close...
+    candidate_scanner: str | None = None  # ...which one
+    linger_since: float | None = None  # since when in-store levels have been steady
+    linger_last: float = 0.0
+    rival: str | None = None
+    rival_since: float = 0.0
+    zoned_at: float = float("-inf")
+
+    def timeout(self, tuning: Tuning) -> float:
+        raw = tuning.depart_base_s + tuning.depart_per_interval * self.interval
+        return min(tuning.depart_max_s, max(tuning.depart_min_s, raw))
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    kind: str  # "arrive" | "move"
+    zone: str
