@@ -24,7 +24,6 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
-from simulators import demo_data
 from storeedge.adapters.crypto import aes128_ecb
 from storeedge.config import load_settings
 from storeedge.core.catalog import parse_product
@@ -37,6 +36,7 @@ from storeedge.core.qr import totp
 from storeedge.core.screens import Greeting
 from storeedge.gateway import CoreGateway
 from storeedge.runtime import CoreLoop
+from storeedge.simulators import demo_data
 from storeedge.web import TestConfig, WebApp
 
 EDDYSTONE = "0000feaa-0000-1000-8000-00805f9b34fb"

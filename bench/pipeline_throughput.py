@@ -21,8 +21,6 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
-from simulators.population import members
-from simulators.world import store_toml
 from storeedge.adapters.crypto import aes128_ecb
 from storeedge.config import load_settings
 from storeedge.core.adverts import APPLE_COMPANY_ID, EDDYSTONE_UUID
@@ -33,6 +31,8 @@ from storeedge.core.ports import AdvertRecord, ListSink, NullUi
 from storeedge.core.profiles import EidKey, parse_profile
 from storeedge.core.recognition import Recognizer
 from storeedge.core.records import decode_line, record_to_json
+from storeedge.simulators.population import members
+from storeedge.simulators.world import store_toml
 
 START = 1_763_906_400.0
 SCANNERS = ("entrance", "floor-a", "floor-b", "kiosk", "counter")

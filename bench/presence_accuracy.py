@@ -28,16 +28,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from simulators import calibration_walk, family
-from simulators import scenario as scen
-from simulators.scoring import Score, percentile, pooled, score
-from simulators.world import CLASSIC, World, store_toml
+from simlab import calibration_walk, family
+from simlab.scoring import Score, percentile, pooled, score
 from storeedge.adapters.crypto import aes128_ecb
 from storeedge.config import Settings, load_settings
 from storeedge.core.clock import ManualClock
 from storeedge.core.pipeline import Pipeline
 from storeedge.core.ports import AdvertRecord, ListSink, NullUi
 from storeedge.core.profiles import parse_profile
+from storeedge.simulators import scenario as scen
+from storeedge.simulators.world import CLASSIC, World, store_toml
 
 CHUNK_S = 10.0
 DRAIN_S = 120.0

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from simulators import demo_data
 from storeedge.adapters.broker import PrivateMosquitto, find_mosquitto
 from storeedge.config import Settings, load_settings
+from storeedge.simulators import demo_data
 
 JEAN = demo_data.JEAN
 

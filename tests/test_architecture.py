@@ -250,3 +250,38 @@ def test_the_gateway_check_catches_an_offender(tmp_path: Path) -> None:
         assert core_state_imports(sneaky) == {"storeedge.core.pipeline", "storeedge.runtime"}
     finally:
         sneaky.unlink()
+
+
+# --- what ships ----------------------------------------------------------------------------
+
+
+def dev_only_imports(path: Path) -> set[str]:
+    """Imports of the development-only package (oracles, fault proxy) from shipped code."""
+    return {name for name in _imports(_tree(path), "x") if name.split(".")[0] == "simlab"}
+
+
+def test_shipped_code_never_imports_the_simulation_lab() -> None:
+    offenders = {
+        str(path.relative_to(PACKAGE)): sorted(found)
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if (found := dev_only_imports(path))
+    }
+    assert offenders == {}, f"simlab is not in the wheel; found {offenders}"
+
+
+def test_the_wheel_ships_storeedge_only() -> None:
+    import tomllib
+
+    pyproject = tomllib.loads((PACKAGE.parents[1] / "pyproject.toml").read_text("utf-8"))
+    wheel = pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]
+    assert wheel["packages"] == ["src/storeedge"]  # NB: storeedge.simulators rides inside
+
+
+def test_the_lab_check_catches_an_offender(tmp_path: Path) -> None:
+    sneaky = tmp_path / "sneaky.py"
+    sneaky.write_text("from simlab.scoring import score\nimport simlab.linkproxy\n")
+    assert dev_only_imports(sneaky) == {
+        "simlab.scoring",
+        "simlab.scoring.score",
+        "simlab.linkproxy",
+    }

@@ -65,9 +65,9 @@ class Demo:
         self.edge: Edge | None = None
 
     def start(self) -> None:
-        from simulators import demo_data
-        from simulators.central import CentralSimulator
-        from simulators.demo_walk import SCRIPT, DemoWalk
+        from storeedge.simulators import demo_data
+        from storeedge.simulators.central import CentralSimulator
+        from storeedge.simulators.demo_walk import SCRIPT, DemoWalk
 
         # NB: before anything is started, so a taken port leaves nothing running behind.
         _check_port("127.0.0.1", self._web_port)
@@ -97,8 +97,8 @@ class Demo:
 
     def _control(self, edge: Edge) -> None:
         """The simulator control page (/demo): Jean's card, his app, his leaving."""
-        from simulators import demo_data
         from storeedge.demo_control import DemoParts, register
+        from storeedge.simulators import demo_data
 
         central = self.central
 

@@ -63,11 +63,11 @@ def simulated_sources(
     settings: Settings, scenario: str
 ) -> tuple[list[AdvertSource], list[CustomerProfile]]:
     """Simulated BLE devices for a scenario (``walk``: Jean; others: crowds)."""
-    from simulators import demo_data
-    from simulators.demo_walk import DemoWalk
+    from storeedge.simulators import demo_data
+    from storeedge.simulators.demo_walk import DemoWalk
 
     if scenario != "walk":
-        from simulators import live
+        from storeedge.simulators import live
 
         population = live.population(scenario)
         source = live.SimulatedBle(settings, population, scenario)

@@ -21,12 +21,12 @@ from browsershots import screenshot_path
 from kioskkit import member_code
 from playwright.sync_api import Page, expect
 
-from simulators import demo_data
-from simulators.central import CentralSimulator
 from storeedge.adapters.broker import PrivateMosquitto
 from storeedge.app import Edge
 from storeedge.config import Settings
 from storeedge.core.clock import ManualClock
+from storeedge.simulators import demo_data
+from storeedge.simulators.central import CentralSimulator
 
 SPACE = "[data-testid='space']"
 HOSTILE = '<img src=x onerror="window.pwned=1">Mug'

@@ -21,13 +21,13 @@ from playwright.sync_api import Browser, Page, expect
 from staff_axe import horizontal_overflow, serious_violations
 from werkzeug.security import generate_password_hash
 
-from simulators.central import CentralSimulator
 from storeedge.adapters.broker import PrivateMosquitto
 from storeedge.app import Edge
 from storeedge.config import Settings
 from storeedge.core.profiles import parse_profile
 from storeedge.core.qr import totp
 from storeedge.core.settings import AlertSettings
+from storeedge.simulators.central import CentralSimulator
 
 PIN = "1357"
 # Counts the tones the console's chime plays (WebAudio oscillators), for the tests only.

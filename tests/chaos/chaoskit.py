@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from simulators.central import CentralSimulator
-from simulators.linkproxy import LinkProxy
+from simlab.linkproxy import LinkProxy
 from storeedge.adapters.broker import find_mosquitto, free_port, wait_for_port
+from storeedge.simulators.central import CentralSimulator
 
 STORE = "store-042"
 EDGE = "edge-1"

@@ -13,12 +13,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from simulators.central import CentralSimulator
 from storeedge.adapters.broker import PrivateMosquitto, free_port
 from storeedge.app import Edge
 from storeedge.config import Settings
 from storeedge.core.profiles import parse_profile
 from storeedge.core.qr import totp
+from storeedge.simulators.central import CentralSimulator
 
 
 def until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:

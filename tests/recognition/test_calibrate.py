@@ -9,10 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from simulators import calibration_walk, family
-from simulators import scenario as scen
-from simulators.scoring import Score, score
-from simulators.world import World, store_toml
+from simlab import calibration_walk, family
+from simlab.scoring import Score, score
 from storeedge import cli
 from storeedge.adapters.crypto import aes128_ecb
 from storeedge.calibrate import StepsError, read_steps
@@ -29,6 +27,8 @@ from storeedge.core.pipeline import Pipeline
 from storeedge.core.ports import AdvertRecord, ListSink, NullUi
 from storeedge.core.records import RecordReader, record_to_json
 from storeedge.recording import load_customers, replay_lines
+from storeedge.simulators import scenario as scen
+from storeedge.simulators.world import World, store_toml
 
 WORLD = 5  # NB: a drawn store with one entrance receiver where levels fall fast (n = 3.4)
 BEACON = "53545245454447450042000000000007"

@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from simulators import live
 from storeedge.adapters.crypto import aes128_ecb
 from storeedge.config import Settings
 from storeedge.core.clock import ManualClock
 from storeedge.core.pipeline import Pipeline
 from storeedge.core.ports import AdvertRecord, ListSink, NullUi
 from storeedge.core.profiles import parse_profile
+from storeedge.simulators import live
 
 T0 = 1_763_906_400.0
 

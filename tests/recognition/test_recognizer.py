@@ -70,7 +70,7 @@ def test_table_follows_window_boundaries(jean_profile: dict[str, Any]) -> None:
 
 
 def test_refresh_is_bounded_per_call() -> None:
-    from simulators.population import members
+    from storeedge.simulators.population import members
 
     profiles = [parse_profile(p) for p in members(50, seed=3)]
     r = Recognizer(aes128_ecb, refresh_budget=10)

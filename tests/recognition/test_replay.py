@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from simulators import scenario as scen
-from simulators.world import World, store_toml
 from storeedge.adapters.crypto import aes128_ecb
 from storeedge.core.records import record_to_json
+from storeedge.simulators import scenario as scen
+from storeedge.simulators.world import World, store_toml
 
 SHOPPERS = 3
 STRANGER = "7A:7B:7C:7D:7E:7F"

@@ -24,8 +24,8 @@ from typing import Any
 
 from werkzeug.security import generate_password_hash
 
-from simulators import demo_data
 from storeedge.adapters.broker import PrivateMosquitto
+from storeedge.simulators import demo_data
 
 STAFF_PIN = "2468"
 

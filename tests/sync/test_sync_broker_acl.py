@@ -26,11 +26,11 @@ from paho.mqtt.reasoncodes import ReasonCode
 from polling import wait_until
 from synckit import EdgeSync, alert, fast
 
-from simulators.central import CentralSimulator
 from storeedge.adapters.broker import PrivateMosquitto, find_mosquitto, free_port, wait_for_port
 from storeedge.adapters.mqtt_session import SESSION_TAKEN_OVER, Session
 from storeedge.config import MqttSettings, Settings
 from storeedge.core.events import encode_json
+from storeedge.simulators.central import CentralSimulator
 
 ACL = Path(__file__).resolve().parents[2] / "config" / "mosquitto-store.acl"
 ROOT = "storeedge/v1/store-042"

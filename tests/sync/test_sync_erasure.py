@@ -12,11 +12,11 @@ from typing import Any
 from polling import wait_until
 from synckit import EdgeSync, RecordingHandler, arrival, fast
 
-from simulators.central import CentralSimulator
 from storeedge.adapters.broker import PrivateMosquitto
 from storeedge.adapters.mqtt import MqttLink
 from storeedge.config import Settings
 from storeedge.runtime import CoreLoop
+from storeedge.simulators.central import CentralSimulator
 
 JEAN_ID = "C-000123"
 

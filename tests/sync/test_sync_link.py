@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from synckit import EdgeSync, alert, arrival, fast
 
-from simulators.central import CentralSimulator
 from storeedge.adapters.broker import PrivateMosquitto
 from storeedge.config import Settings
+from storeedge.simulators.central import CentralSimulator
 
 
 @pytest.fixture

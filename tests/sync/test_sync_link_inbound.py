@@ -12,9 +12,9 @@ import pytest
 from polling import wait_until
 from synckit import EdgeSync, alert, fast
 
-from simulators.central import CentralSimulator
 from storeedge.adapters.broker import PrivateMosquitto, find_mosquitto, free_port, wait_for_port
 from storeedge.config import Settings
+from storeedge.simulators.central import CentralSimulator
 
 ROOT = "storeedge/v1/store-042"
 

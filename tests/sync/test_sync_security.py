@@ -19,10 +19,10 @@ from cryptography.x509.oid import NameOID
 from polling import wait_until
 from synckit import EdgeSync, alert, fast
 
-from simulators.central import CentralSimulator
-from simulators.linkproxy import LinkProxy
+from simlab.linkproxy import LinkProxy
 from storeedge.adapters.broker import PrivateMosquitto, find_mosquitto, free_port, wait_for_port
 from storeedge.config import Settings
+from storeedge.simulators.central import CentralSimulator
 
 
 def _key() -> ec.EllipticCurvePrivateKey:

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from webharness import SECOND_KIOSK, Stack
 
-from simulators.demo_data import CATALOG
 from storeedge.config import Settings
 from storeedge.core.catalog import parse_product
 from storeedge.core.qr import totp
+from storeedge.simulators.demo_data import CATALOG
 
 # kiosk-1's own reader (a simulated kind: the test types into it through the gateway)
 KIOSK_QR = """

@@ -20,15 +20,15 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from simulators import scenario as scen
-from simulators.population import members as members_of
-from simulators.world import World, random_address
 from storeedge.adapters.crypto import aes128_ecb
 from storeedge.config import Settings
 from storeedge.core.adverts import EDDYSTONE_UUID
 from storeedge.core.eid import beacon_time, compute_eid
 from storeedge.core.ports import AdvertRecord
 from storeedge.core.profiles import EidKey, parse_profile
+from storeedge.simulators import scenario as scen
+from storeedge.simulators.population import members as members_of
+from storeedge.simulators.world import World, random_address
 
 RUSH_MEMBERS = 250
 RUSH_RATE_HZ = 2.0

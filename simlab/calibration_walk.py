@@ -16,8 +16,8 @@ import math
 import random
 from typing import Any
 
-from simulators.population import member
-from simulators.world import Device, Layout, Path, PathBuilder, World, device_for_profile
+from storeedge.simulators.population import member
+from storeedge.simulators.world import Device, Layout, Path, PathBuilder, World, device_for_profile
 
 CALIBRATION_RATE_HZ = 10.0
 Step = tuple[float, str]  # (start time, "outside" | "door" | "inside" | "at:<scanner>" | "end")

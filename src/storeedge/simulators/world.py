@@ -23,7 +23,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from simulators.layout import (
+from storeedge.core.adverts import APPLE_COMPANY_ID, EDDYSTONE_UUID
+from storeedge.core.eid import beacon_time, compute_eid
+from storeedge.core.ports import AdvertRecord, Aes128
+from storeedge.core.profiles import EidKey, IBeaconTag, parse_profile
+from storeedge.simulators.layout import (
     CLASSIC,
     COUNTER_SPOT,
     DOOR,
@@ -39,11 +43,7 @@ from simulators.layout import (
     store_walls,
     truth_zone,
 )
-from simulators.radio import Link, Point, RadioModel, received
-from storeedge.core.adverts import APPLE_COMPANY_ID, EDDYSTONE_UUID
-from storeedge.core.eid import beacon_time, compute_eid
-from storeedge.core.ports import AdvertRecord, Aes128
-from storeedge.core.profiles import EidKey, IBeaconTag, parse_profile
+from storeedge.simulators.radio import Link, Point, RadioModel, received
 
 __all__ = [  # NB: the layout's names, re-exported: callers import them from here
     "CLASSIC",

@@ -25,10 +25,10 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from simulators.event_checker import EventChecker
 from storeedge.adapters.mqtt import new_properties
 from storeedge.core.events import encode_json
 from storeedge.core.timefmt import format_time
+from storeedge.simulators.event_checker import EventChecker
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from simulators.radio import Point, RadioModel
-from simulators.scenario import Scenario
-from simulators.world import Layout, Scanner, Segment
+from storeedge.simulators.radio import Point, RadioModel
+from storeedge.simulators.scenario import Scenario
+from storeedge.simulators.world import Layout, Scanner, Segment
 
 
 @dataclass(frozen=True, slots=True)

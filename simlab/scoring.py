@@ -6,8 +6,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from simulators.world import MemberTruth
 from storeedge.core.events import Event
+from storeedge.simulators.world import MemberTruth
 
 FALSE_DEPARTURE_GRACE_S = 5.0  # a departure this close before the exit is just early
 ARRIVAL_SLACK_S = 10.0

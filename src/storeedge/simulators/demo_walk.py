@@ -12,13 +12,13 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from simulators.world import random_address
 from storeedge.config import Settings
 from storeedge.core.adverts import EDDYSTONE_UUID
 from storeedge.core.clock import Clock
 from storeedge.core.eid import beacon_time, compute_eid
 from storeedge.core.ports import AdvertRecord, Aes128
 from storeedge.core.profiles import EidKey, parse_profile
+from storeedge.simulators.world import random_address
 
 # (zone, seconds): where Jean is over one loop. "outside" means out of range.
 SCRIPT: tuple[tuple[str, float], ...] = (

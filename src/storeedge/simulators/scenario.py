@@ -13,8 +13,9 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from simulators import population
-from simulators.world import (
+from storeedge.core.adverts import EDDYSTONE_UUID
+from storeedge.simulators import population
+from storeedge.simulators.world import (
     CLASSIC,
     Device,
     Layout,
@@ -24,7 +25,6 @@ from simulators.world import (
     device_for_profile,
     random_address,
 )
-from storeedge.core.adverts import EDDYSTONE_UUID
 
 
 @dataclass(frozen=True, slots=True)

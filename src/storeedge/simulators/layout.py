@@ -10,7 +10,7 @@ import math
 import random
 from dataclasses import dataclass
 
-from simulators.radio import Point, Walls
+from storeedge.simulators.radio import Point, Walls
 
 DOOR: Point = (10.0, 0.0)
 Scanner = tuple[str, str, str, Point]  # id, zone, role, position

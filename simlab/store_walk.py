@@ -17,10 +17,10 @@ import json
 import sys
 from pathlib import Path
 
-from simulators import scenario as scen
-from simulators.world import World, store_toml
 from storeedge.adapters.crypto import aes128_ecb
 from storeedge.core.records import record_to_json
+from storeedge.simulators import scenario as scen
+from storeedge.simulators.world import World, store_toml
 
 CHUNK_S = 10.0
 
