@@ -201,6 +201,9 @@ CORE_STATE = {
     "storeedge.core.alerts",
     "storeedge.core.kiosk_sessions",
     "storeedge.core.kiosk_screens",
+    "storeedge.core.kiosk_desk",
+    "storeedge.core.kiosk_acts",
+    "storeedge.core.staff_desk",
     "storeedge.core.presence",
     "storeedge.core.recognition",
 }
