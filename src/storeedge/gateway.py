@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final, TypeVar
 
 from storeedge.core.command_desk import CommandReply
-from storeedge.core.kiosk_desk import ActResult
+from storeedge.core.kiosk_messages import ActResult
 from storeedge.core.pipeline import Pipeline
 from storeedge.core.profiles import CustomerProfile
 from storeedge.runtime import CoreLoop

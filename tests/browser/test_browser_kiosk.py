@@ -37,6 +37,7 @@ def test_kiosk_greets_jean_live_then_forgets_him(
 
     hello = kiosk_page.locator("#greeting .greeting-hello")
     expect(hello).to_have_text("Bonjour Jean")
+    expect(kiosk_page.get_by_test_id("greeting")).to_contain_text("Jean")  # CONTRACTS 8 hook
     expect(kiosk_page.locator("#greeting")).to_contain_text("ouvrir votre espace personnel")
     expect(kiosk_page.locator("#attract")).to_be_hidden()
     kiosk_page.screenshot(path=screenshot_path("kiosk-greeting.png"), animations="disabled")
@@ -48,6 +49,7 @@ def test_kiosk_greets_jean_live_then_forgets_him(
 
     expect(kiosk_page.locator("#attract")).to_be_visible()
     expect(kiosk_page.locator("#greeting")).to_be_hidden()
+    expect(kiosk_page.get_by_test_id("greeting")).to_have_count(0)
     assert kiosk_page.locator("#greeting > *").count() == 0
     assert "Jean" not in kiosk_page.content()
 

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from typing import Final
 
 from storeedge.core.events import JSON
-from storeedge.core.kiosk_desk import ActResult, KioskDesk, handoff_text
-from storeedge.core.kiosk_messages import HandoffQr
+from storeedge.core.kiosk_desk import KioskDesk, handoff_text
+from storeedge.core.kiosk_messages import ActResult, HandoffQr
 from storeedge.core.kiosk_sessions import KioskSession
 from storeedge.core.kiosk_space import MAX_CART_LINES, MAX_QTY
 from storeedge.core.profiles import CustomerProfile, Line, Order

@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from storeedge.core.events import JSON, Event, EventFactory
 from storeedge.core.kiosk_messages import (
@@ -44,14 +43,6 @@ Presence = Callable[[CustomerProfile, str, str, float], None]
 # (kind, customer_id, zone, details, now) -> whether a staff alert is open for it now
 # (the staff desk keeps one per kind, customer and order, and checks consent)
 RaiseAlert = Callable[[str, str, str, dict[str, JSON], float], bool]
-
-
-@dataclass(frozen=True, slots=True)
-class ActResult:
-    """The answer to a kiosk page's act: ``reason`` is an i18n-able code when refused."""
-
-    ok: bool
-    reason: str = ""
 
 
 class KioskDesk:

@@ -153,3 +153,11 @@ KioskMessage = (
     | StoreMessage
     | KioskSnapshot
 )
+
+
+@dataclass(frozen=True, slots=True)
+class ActResult:
+    """The answer to a kiosk page's act: ``reason`` is an i18n-able code when refused."""
+
+    ok: bool
+    reason: str = ""

@@ -18,7 +18,7 @@ from flask import Blueprint, Response, abort, session
 from flask_socketio import ConnectionRefusedError as Refused
 from flask_socketio import Namespace, join_room
 
-from storeedge.core.kiosk_desk import ActResult
+from storeedge.core.kiosk_messages import ActResult
 from storeedge.core.settings import KioskSettings
 from storeedge.gateway import CoreBusyError, CoreGateway
 from storeedge.web.context import WebContext, context_of
