@@ -20,6 +20,7 @@ import pytest
 from browsershots import screenshot_path
 from kioskkit import member_code
 from playwright.sync_api import Page, expect
+from polling import wait_until
 
 from storeedge.adapters.broker import PrivateMosquitto
 from storeedge.app import Edge
@@ -30,15 +31,6 @@ from storeedge.simulators.central import CentralSimulator
 
 SPACE = "[data-testid='space']"
 HOSTILE = '<img src=x onerror="window.pwned=1">Mug'
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from browsershots import screenshot_path
 from playwright.sync_api import Browser, Page, expect
+from polling import wait_until as until
 from staff_axe import horizontal_overflow, serious_violations
 from werkzeug.security import generate_password_hash
 
@@ -54,15 +55,6 @@ device = "{device}"
 id = "counter-A"
 name = "Comptoir retraits"
 """
-
-
-def until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 @dataclasses.dataclass

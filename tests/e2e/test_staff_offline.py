@@ -13,21 +13,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from polling import wait_until as until
+
 from storeedge.adapters.broker import PrivateMosquitto, free_port
 from storeedge.app import Edge
 from storeedge.config import Settings
 from storeedge.core.profiles import parse_profile
 from storeedge.core.qr import totp
 from storeedge.simulators.central import CentralSimulator
-
-
-def until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def code(profile: dict[str, Any], kind: str, ident: str) -> bytes:

@@ -203,8 +203,10 @@ def test_calibration_age(tmp_path: Path) -> None:
 def test_with_the_service_running_doctor_reads_its_link_instead_of_logging_in(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from polling import wait_until
+
     from storeedge.adapters.broker import PrivateMosquitto
-    from tests.ops.opskit import free_port, running_service, wait_until, write_config
+    from tests.ops.opskit import free_port, running_service, write_config
 
     broker = PrivateMosquitto()
     broker.start()

@@ -10,9 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from polling import wait_until
 
 from storeedge.ops.kiosk import KioskScreen, kiosk_connected
-from tests.ops.opskit import free_port, running_service, wait_until, write_config
+from tests.ops.opskit import free_port, running_service, write_config
 
 CHROMIUM = shutil.which("chromium")
 

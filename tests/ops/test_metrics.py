@@ -8,6 +8,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from polling import wait_until
 from prometheus_client.parser import text_string_to_metric_families
 
 from storeedge.adapters.broker import PrivateMosquitto
@@ -18,7 +19,7 @@ from storeedge.ops.metrics import (
     is_loopback,
     rejected_by_reason,
 )
-from tests.ops.opskit import free_port, running_service, wait_until, write_config
+from tests.ops.opskit import free_port, running_service, write_config
 
 CONTRACT_FAMILIES = {
     "storeedge_mqtt_connected": ("gauge", set()),

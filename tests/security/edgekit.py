@@ -16,7 +16,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -222,12 +221,3 @@ def sign_in(edge: RunningEdge, pin: str, source: str, name: str = "Marie") -> Re
 def cookie_pair(set_cookie: str) -> str:
     """``name=value`` from a Set-Cookie header."""
     return set_cookie.split(";", 1)[0]
-
-
-def wait_until(predicate: Any, timeout: float, step: float = 0.1) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return bool(predicate())

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 import websocket
-from edgekit import RunningEdge, raw, request, running_edge, wait_until
+from edgekit import RunningEdge, raw, request, running_edge
+from polling import wait_until
 
 from storeedge.web import connections, server
 

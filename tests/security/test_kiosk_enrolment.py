@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 
 import pytest
 import socketio
-from edgekit import RunningEdge, cookie_pair, request, running_edge, wait_until
+from edgekit import RunningEdge, cookie_pair, request, running_edge
+from polling import wait_until
 
 pytestmark = pytest.mark.timeout(120)
 

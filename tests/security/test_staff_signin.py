@@ -14,15 +14,8 @@ from pathlib import Path
 
 import pytest
 import socketio
-from edgekit import (
-    STAFF_PIN,
-    RunningEdge,
-    cookie_pair,
-    request,
-    running_edge,
-    sign_in,
-    wait_until,
-)
+from edgekit import STAFF_PIN, RunningEdge, cookie_pair, request, running_edge, sign_in
+from polling import wait_until
 
 from storeedge.web import auth
 

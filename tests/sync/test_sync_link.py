@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from polling import wait_until as _eventually
 from synckit import EdgeSync, alert, arrival, fast
 
 from storeedge.adapters.broker import PrivateMosquitto
@@ -87,14 +88,3 @@ def test_profiles_apply_and_erasure_forgets(
     central.erase_profile("C-000123")
     assert _eventually(lambda: edge.handler.erased == ["C-000123"], 1.5)
     assert edge.cache.profiles() == []
-
-
-def _eventually(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
