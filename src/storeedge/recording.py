@@ -117,7 +117,7 @@ def replay_lines(
     reader = RecordReader()
     started = False
     on_advert, tick, set_clock, parse = pipeline.on_advert, pipeline.tick, clock.set, reader.parse
-    next_tick = float("-inf")
+    next_tick = latest = float("-inf")
     for line in lines:
         record = parse(line)
         if record is None:
@@ -126,12 +126,16 @@ def replay_lines(
             set_clock(record.t)
             pipeline.load_profiles(profiles)
             started = True
-        set_clock(record.t)
+            latest = clock.now()
+        t = record.t
+        if t > latest:  # NB: the clock ignores earlier times anyway; skip the call
+            set_clock(t)
+            latest = t
         try:
             on_advert(record)
-            if record.t >= next_tick:  # NB: tick() would return at once in between
+            if t >= next_tick:  # NB: tick() would return at once in between
                 tick()
-                next_tick = record.t + TICK_EVERY_S
+                next_tick = t + TICK_EVERY_S
         except BrokenPipeError:
             raise  # NB: the reader of stdout went away (`| head`): stop, not a pipeline bug
         except Exception:  # NB: a bug must not end a replay; it is counted and logged

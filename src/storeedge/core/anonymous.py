@@ -27,6 +27,9 @@ from storeedge.core.footfall import Footfall
 from storeedge.core.ports import AdvertRecord
 from storeedge.core.settings import ScannerSettings
 
+_WATCHED_FRAMES = (bytes([FRAME_UID]), bytes([FRAME_TLM]))
+_UID_CACHE_MAX = 1_024
+
 
 def _int8(value: int) -> int:
     return value - 256 if value > 127 else value
@@ -59,6 +62,9 @@ class AnonymousTraffic:
         self._counters = counters
         self._emit = emit
         self._alert = alert
+        # NB: a UID payload -> its beacon id: the same few store beacons repeat all day
+        # (ids of beacons heard are kept by BeaconWatch anyway; bounded, cleared when full)
+        self._uid_ids: dict[bytes, str] = {}
 
     def observe(self, record: AdvertRecord, scanner: ScannerSettings, now: float) -> None:
         level = record.rssi + scanner.rssi_offset_db
@@ -79,15 +85,22 @@ class AnonymousTraffic:
     def _store_beacon(
         self, record: AdvertRecord, payload: object, scanner: ScannerSettings, now: float
     ) -> None:
-        if isinstance(payload, bytes) and payload[:1] not in (
-            bytes([FRAME_UID]),
-            bytes([FRAME_TLM]),
-        ):
+        if type(payload) is bytes:
+            beacon_id = self._uid_ids.get(payload)
+            if beacon_id is not None:
+                self._beacons.on_uid(record.address, beacon_id, scanner.zone, now)
+                return
+        if isinstance(payload, bytes) and payload[:1] not in _WATCHED_FRAMES:
             parse_eddystone(payload, self._counters)
             return
         frame = parse_eddystone(payload, self._counters)
         if isinstance(frame, EddystoneUid):
-            self._beacons.on_uid(record.address, frame.beacon_id, scanner.zone, now)
+            beacon_id = frame.beacon_id
+            if type(payload) is bytes:  # NB: a well-formed UID frame counts nothing
+                if len(self._uid_ids) >= _UID_CACHE_MAX:
+                    self._uid_ids.clear()
+                self._uid_ids[payload] = beacon_id
+            self._beacons.on_uid(record.address, beacon_id, scanner.zone, now)
         elif isinstance(frame, EddystoneTlm):
             telemetry, problem = self._beacons.on_tlm(record.address, frame, scanner.zone, now)
             if telemetry is not None:

@@ -76,6 +76,9 @@ class Presence:
                 fits[s.id].scale,
                 self._stay_level(s.id, s.role, False),
                 self._stay_level(s.id, s.role, True),
+                s.rssi_offset_db,
+                s.role,
+                s.zone,
             )
             for s in self._scanners.values()
         }
@@ -104,11 +107,10 @@ class Presence:
         self, customer_id: str, scanner_id: str, rssi: float, tx0: float | None, now: float
     ) -> Change | None:
         """One advertisement of a member heard by a scanner; returns what changed."""
-        scanner = self._scanners[scanner_id]
-        level = rssi + scanner.rssi_offset_db
+        offset, scale, stay, stay_near, rssi_offset, role, zone = self._per_scanner[scanner_id]
+        level = rssi + rssi_offset
         if tx0 is not None:
             level -= tx0 - REFERENCE_TX_0M
-        offset, scale, stay, stay_near = self._per_scanner[scanner_id]
         level = REFERENCE_1M + (level + offset - REFERENCE_1M) * scale  # NB: ReceiverFit.apply
         track = self._tracks.get(customer_id)
         if track is None:
@@ -136,15 +138,15 @@ class Presence:
                 return None
             track.zoned_at = now
             return self._rezone(track, now)
-        if scanner.role == "entrance":
+        if role == "entrance":
             entered = self._door_peak(track, scanner_id, level, now)
         else:
             entered = self._entered(track, scanner_id, smoothed, samples, now)
-        if entered or self._lingered(track, scanner.role, smoothed, samples, now):
+        if entered or self._lingered(track, role, smoothed, samples, now):
             track.door.clear()
             track.inside, track.last_inside, track.at_door = True, now, now
             track.arrived_at = now
-            track.zone = self._best_zone(track, now) or scanner.zone
+            track.zone = self._best_zone(track, now) or zone
             track.rival = None
             return Change("arrive", track.zone)
         return None

@@ -25,8 +25,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
-from storeedge.core.adverts import APPLE_COMPANY_ID, EDDYSTONE_UUID, eid_payload, ibeacon_key
-from storeedge.core.eid import beacon_time, neighbour_eids
+from storeedge.core.adverts import APPLE_COMPANY_ID, EDDYSTONE_UUID, FRAME_EID, ibeacon_key
+from storeedge.core.eid import neighbour_eids
 from storeedge.core.ports import AdvertRecord, Aes128
 from storeedge.core.profiles import Consent, CustomerProfile, EidKey, IBeaconTag
 
@@ -210,9 +210,10 @@ class Recognizer:
     def _member_of(self, record: AdvertRecord, now: float) -> Member | None:
         service = record.service_data
         if service:
-            eid = eid_payload(service.get(EDDYSTONE_UUID))
-            if eid is not None:
-                return self._by_eid(eid, record.address, now)
+            payload = service.get(EDDYSTONE_UUID)
+            # NB: adverts.eid_payload, inline (the hot path of every replayed EID)
+            if isinstance(payload, bytes) and len(payload) == 10 and payload[0] == FRAME_EID:
+                return self._by_eid(payload[2:10], record.address, now)
         manufacturer = record.manufacturer_data
         if manufacturer and self._tags:
             key = ibeacon_key(manufacturer.get(APPLE_COMPANY_ID))
@@ -232,7 +233,8 @@ class Recognizer:
         member, window = hit
         key = member.key
         assert key is not None
-        current = beacon_time(now, key.clock_offset) >> key.rotation_exponent
+        # NB: eid.beacon_time, inline
+        current = ((int(now) - key.clock_offset) & 0xFFFFFFFF) >> key.rotation_exponent
         if not -1 <= window - current <= 1:
             self.counters["recognition.eid_stale"] += 1
             return None

@@ -262,19 +262,16 @@ def _tail(text: str) -> _Tail | None:
     return tail
 
 
-def _match_bytes(line: object) -> re.Match[str] | None:
-    if type(line) is not bytes:
-        return None
-    try:
-        return _CANONICAL(line.decode("utf-8"))
-    except UnicodeDecodeError:
-        return None
-
-
 def canonical_record(line: bytes | str) -> AdvertRecord | None:
     """A line in record_to_json()'s exact shape -> its record; None means "not sure":
     parse it with :func:`decode_line` and :func:`record_from_json` instead."""
-    match = _CANONICAL(line) if type(line) is str else _match_bytes(line)
+    if type(line) is str:
+        match = _CANONICAL(line)
+    else:
+        try:  # NB: inline, not a helper: this runs once per line of a replay
+            match = _CANONICAL(line.decode("utf-8")) if type(line) is bytes else None
+        except UnicodeDecodeError:
+            return None
     if match is None:
         return None
     t_text, scanner, address, rssi_text, tx_text, tail_text = match.groups()
