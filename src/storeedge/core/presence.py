@@ -116,23 +116,38 @@ class Presence:
         if track is None:
             track = self._tracks[customer_id] = Track(customer_id, last_heard=now)
         self._learn_interval(track, now)
-        smoothed, samples = self._smooth(track, scanner_id, level, now)
         tuning = self.tuning
+        # The scanner's time-based average (inline: it runs for every reading of a member).
+        reading = track.readings.get(scanner_id)
+        if reading is None or now - reading[1] > tuning.stale_s:
+            track.readings[scanner_id] = [level, now, 1.0]
+            smoothed, samples = level, 1
+        else:
+            dt = now - reading[1]
+            alpha = 1.0 - math.exp(-dt / tuning.tau_s) if dt > 0 else 0.2
+            reading[0] += max(alpha, 0.2) * (level - reading[0])
+            reading[1] = max(reading[1], now)
+            reading[2] += 1.0
+            smoothed, samples = reading[0], int(reading[2])
+        inside = track.inside
         # NB: one lucky packet through the glass restarts a stale average: not evidence.
-        near_door = track.inside and self._near_door(track)
+        near_door = inside and self._near_door(track)
         stays = samples >= 2 and smoothed >= (stay_near if near_door else stay)
-        if track.inside:
+        if inside:
             if level >= tuning.faint_dbm:
                 track.last_faint = now
             if stays or self._heard_around(track, scanner_id, level, now, near_door):
                 track.last_inside = now
-            # NB: a slow phone is heard only once or twice while it passes the door, so its
-            # single readings count in full; a fast one's must stand out more.
-            penalty = tuning.door_raw_penalty_db if track.interval < 0.6 else 0.0
-            door_level = max(smoothed, level - penalty)
             # NB: only the receiver at the door: a second one a few metres inside hears
-            # shoppers browsing the front of the shop, who are not leaving.
-            if scanner_id == self._door_id and self._at_door(track, door_level):
+            # shoppers browsing the front of the shop, who are not leaving. A slow phone is
+            # heard only once or twice while it passes the door, so its single readings
+            # count in full; a fast one's must stand out more.
+            if scanner_id == self._door_id and self._at_door(
+                track,
+                max(
+                    smoothed, level - (tuning.door_raw_penalty_db if track.interval < 0.6 else 0.0)
+                ),
+            ):
                 track.at_door = now
             if now - track.zoned_at < ZONE_EVERY_S:  # NB: zones only; costly per reading
                 return None
@@ -202,20 +217,6 @@ class Presence:
         elif gap < 5.0:
             track.interval += 0.02 * (gap - track.interval)
         track.gaps += 1
-
-    def _smooth(self, track: Track, scanner_id: str, level: float, now: float) -> tuple[float, int]:
-        """Updates the scanner's average; returns it and how many readings it holds."""
-        reading = track.readings.get(scanner_id)
-        if reading is None or now - reading[1] > self.tuning.stale_s:
-            track.readings[scanner_id] = [level, now, 1.0]
-            return level, 1
-        dt = now - reading[1]
-        alpha = 1.0 - math.exp(-dt / self.tuning.tau_s) if dt > 0 else 0.2
-        alpha = max(alpha, 0.2)
-        reading[0] += alpha * (level - reading[0])
-        reading[1] = max(reading[1], now)
-        reading[2] += 1.0
-        return reading[0], int(reading[2])
 
     def _at_door(self, track: Track, entrance: float) -> bool:
         """Near the door: the entrance hears them well, or they are in the entrance zone."""
