@@ -154,10 +154,13 @@ canonical_values = {
     ),
     "service_data": st.dictionaries(
         st.sampled_from([EDDYSTONE_UUID, EDDYSTONE_UUID.upper(), "short"]),
-        st.sampled_from(["30ee1c2a0102030405060708", "3", ""]),
+        st.sampled_from(["30ee1c2a0102030405060708", "3", "", "30e", "30EE01"]),
         max_size=2,
     ),
-    "service_uuids": st.lists(st.text(max_size=40), max_size=2),
+    "service_uuids": st.one_of(
+        st.lists(st.text(max_size=40), max_size=2),
+        st.lists(st.sampled_from([EDDYSTONE_UUID, EDDYSTONE_UUID.upper()]), max_size=2),
+    ),
 }
 
 
@@ -188,3 +191,17 @@ def test_the_fast_path_defers_whatever_it_is_unsure_of() -> None:
     for line in tricky:
         assert canonical_record(line) is None
         assert RecordReader().parse(line) == _general(line)
+
+
+def test_an_eddystone_frame_never_heard_before_reads_as_the_decoder_reads_it() -> None:
+    """The tail of a new Eddystone frame (a stranger's fresh EID) skips the JSON decoder;
+    what it reads, or refuses, is exactly what the general path makes of the line."""
+    payloads = [f"30ee{n:016x}" for n in (0x5EED, 0xC0FFEE)] + ["30e", "30EE01", "00" * 256]
+    for payload in payloads:
+        for listed in (EDDYSTONE_UUID, EDDYSTONE_UUID.upper(), "short"):
+            line = _line(manufacturer_data={}, service_data={EDDYSTONE_UUID: payload},
+                         service_uuids=[listed])  # fmt: skip
+            assert RecordReader().parse(line) == _general(line)
+            assert RecordReader().parse(line) == _general(line)  # and once cached
+    fresh = _line(manufacturer_data={}, service_data={EDDYSTONE_UUID: "30ee" + "7a" * 8})
+    assert RecordReader().parse(fresh) is not None

@@ -229,6 +229,12 @@ _CANONICAL = re.compile(
     r'"rssi": (-?(?:0|[1-9][0-9]{0,2})), "tx_power": (null|-?(?:0|[1-9][0-9]{0,2})), '
     r'"local_name": null, ("manufacturer_data": .*)\}\n?'
 ).fullmatch
+# NB: the tail of an Eddystone frame never heard before (a stranger's rotating EID); plain
+# hex and UUID characters only, so the groups are exactly the strings JSON would decode.
+_EDDYSTONE_TAIL = re.compile(
+    r'"manufacturer_data": \{\}, "service_data": \{"([0-9a-f-]{36})": "([0-9a-f]{2,510})"\}, '
+    r'"service_uuids": \["([0-9a-f-]{36})"\]'
+).fullmatch
 _TAIL_KEYS: Final = frozenset(("manufacturer_data", "service_data", "service_uuids"))
 _TAILS_MAX = 16_384
 _Tail = tuple[dict[int, bytes], dict[str, bytes], tuple[str, ...]]
@@ -240,10 +246,16 @@ def _tail(text: str) -> _Tail | None:
     hit = _tails.get(text)
     if hit is not None:
         return hit
-    try:
-        raw = decode_line("{" + text + "}")
-    except (ValueError, RecursionError):
-        return None
+    simple = _EDDYSTONE_TAIL(text)
+    raw: object
+    if simple is not None:  # NB: what the JSON decoder makes of it, without the decoder
+        uuid, payload, listed = simple.groups()
+        raw = {"manufacturer_data": {}, "service_data": {uuid: payload}, "service_uuids": [listed]}
+    else:
+        try:
+            raw = decode_line("{" + text + "}")
+        except (ValueError, RecursionError):
+            return None
     # NB: exactly these keys, so the fields matched before them are not overridden by a
     # duplicate key later in the line (JSON's last-one-wins).
     if type(raw) is not dict or raw.keys() != _TAIL_KEYS:
