@@ -235,6 +235,9 @@ _EDDYSTONE_TAIL = re.compile(
     r'"manufacturer_data": \{\}, "service_data": \{"([0-9a-f-]{36})": "([0-9a-f]{2,510})"\}, '
     r'"service_uuids": \["([0-9a-f-]{36})"\]'
 ).fullmatch
+# NB: every valid rssi as the pattern can write it (no leading zeros; "-0" too): a lookup
+# is cheaper than int(), and a value out of range is simply not found.
+_RSSI: Final = {str(v): v for v in range(-127, 21)} | {"-0": 0}
 _TAIL_KEYS: Final = frozenset(("manufacturer_data", "service_data", "service_uuids"))
 _TAILS_MAX = 16_384
 _Tail = tuple[dict[int, bytes], dict[str, bytes], tuple[str, ...]]
@@ -288,8 +291,8 @@ def canonical_record(line: bytes | str) -> AdvertRecord | None:
         return None
     t_text, scanner, address, rssi_text, tx_text, tail_text = match.groups()
     t = float(t_text)
-    rssi = int(rssi_text)
-    if not (0.0 <= t <= MAX_T and -127 <= rssi <= 20):
+    rssi = _RSSI.get(rssi_text)
+    if rssi is None or not 0.0 <= t <= MAX_T:
         return None
     tx_power = None
     if tx_text != "null":
