@@ -211,31 +211,28 @@ class Recognizer:
         service = record.service_data
         if service:
             payload = service.get(EDDYSTONE_UUID)
-            # NB: adverts.eid_payload, inline (the hot path of every replayed EID)
+            # NB: adverts.eid_payload and the EID lookup, inline (the hot path of a replay)
             if isinstance(payload, bytes) and len(payload) == 10 and payload[0] == FRAME_EID:
-                return self._by_eid(payload[2:10], record.address, now)
+                hit = self._eids.get(payload[2:10])
+                if hit is None:
+                    # NB: a known address now showing an unknown EID is someone else's identity.
+                    self._addresses.pop(record.address, None)
+                    return None
+                member, window = hit
+                key = member.key
+                assert key is not None
+                # NB: eid.beacon_time, inline
+                current = ((int(now) - key.clock_offset) & 0xFFFFFFFF) >> key.rotation_exponent
+                if not -1 <= window - current <= 1:
+                    self.counters["recognition.eid_stale"] += 1
+                    return None
+                return member
         manufacturer = record.manufacturer_data
         if manufacturer and self._tags:
-            key = ibeacon_key(manufacturer.get(APPLE_COMPANY_ID))
-            if key is not None:
-                return self._tags.get(key)
+            key_bytes = ibeacon_key(manufacturer.get(APPLE_COMPANY_ID))
+            if key_bytes is not None:
+                return self._tags.get(key_bytes)
         cached = self._addresses.get(record.address)
         if cached is not None and now - cached[1] <= ADDRESS_IDLE_S:
             return cached[0]
         return None
-
-    def _by_eid(self, eid: bytes, address: str, now: float) -> Member | None:
-        hit = self._eids.get(eid)
-        if hit is None:
-            # NB: a known address now showing an unknown EID is someone else's identity.
-            self._addresses.pop(address, None)
-            return None
-        member, window = hit
-        key = member.key
-        assert key is not None
-        # NB: eid.beacon_time, inline
-        current = ((int(now) - key.clock_offset) & 0xFFFFFFFF) >> key.rotation_exponent
-        if not -1 <= window - current <= 1:
-            self.counters["recognition.eid_stale"] += 1
-            return None
-        return member
