@@ -39,7 +39,8 @@ def tx_at_0m(record: AdvertRecord) -> float | None:
     """The calibrated Tx power the frame advertises, as dBm at 0 m (None if unknown)."""
     eddystone = record.service_data.get(EDDYSTONE_UUID)
     if isinstance(eddystone, bytes) and len(eddystone) >= 2 and eddystone[0] == FRAME_EID:
-        return float(_int8(eddystone[1]))
+        power = eddystone[1]  # NB: _int8, inline: every member's reading comes this way
+        return float(power - 256 if power > 127 else power)
     apple = record.manufacturer_data.get(APPLE_COMPANY_ID)
     if isinstance(apple, bytes) and len(apple) == 23 and apple[:2] == b"\x02\x15":
         return float(_int8(apple[22]) + 41)  # NB: iBeacon power is at 1 m; 0 m is ~41 dB more
@@ -79,7 +80,7 @@ class AnonymousTraffic:
         manufacturer = record.manufacturer_data
         if manufacturer:
             apple = manufacturer.get(APPLE_COMPANY_ID)
-            if isinstance(apple, bytes) and apple[:1] == b"\x02":  # NB: other types: not ours
+            if isinstance(apple, bytes) and apple and apple[0] == 0x02:  # NB: other types: not ours
                 parse_ibeacon(apple, self._counters)  # for the malformed-frame counts
 
     def _store_beacon(
