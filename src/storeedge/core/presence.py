@@ -372,9 +372,12 @@ class Presence:
         """Members whose inside-evidence ran out (to depart); forgets silent outsiders."""
         gone: list[str] = []
         tuning = self.tuning
+        # NB: no departure rule fires sooner than this after the last inside evidence
+        # (Track.timeout is at least min(depart_min_s, depart_max_s)): skip the rules.
+        soonest = min(tuning.depart_min_s, tuning.depart_max_s, tuning.depart_unseen_s)
         for customer_id, track in list(self._tracks.items()):
             if track.inside:
-                if self._gone(track, now):
+                if now - track.last_inside > soonest and self._gone(track, now):
                     gone.append(customer_id)
                     del self._tracks[customer_id]
             elif now - track.last_heard > tuning.forget_outside_s:
