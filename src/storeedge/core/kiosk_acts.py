@@ -36,7 +36,8 @@ class KioskActs:
             return ActResult(False, "no_space")
         profile = self._desk.profile(session.customer_id)
         if profile is None or not profile.consent.current(now):
-            self._desk.close(kiosk_id, "erased", now)
+            # NB: a profile gone is an erasure; one whose consent lapsed is not
+            self._desk.close(kiosk_id, "erased" if profile is None else "consent_withdrawn", now)
             return ActResult(False, "no_space")
         self._desk.sessions.touch(kiosk_id, now)
         return session, profile
