@@ -217,9 +217,6 @@ class CoreGateway:
         self._run(lambda: self._pipeline.upsert_profile(profile), INBOUND_TIMEOUT_S)
 
     def on_erase(self, customer_id: str) -> None:
-        self.erase(customer_id)
-
-    def erase(self, customer_id: str) -> None:
         """Forget the customer in memory; returns only once that is done (raises otherwise).
 
         NB: the inbound adapter acknowledges an erasure only after this returns.

@@ -32,9 +32,6 @@ class KioskScreens:
         self._shown: dict[str, _Shown] = {}
         self._near: dict[str, set[str]] = {}  # kiosk id -> members in its zone now
 
-    def kiosk_in(self, zone: str) -> KioskSettings | None:
-        return self._by_zone.get(zone)
-
     def entered(self, profile: CustomerProfile, zone: str, at: float) -> None:
         kiosk = self._by_zone.get(zone)
         if kiosk is None:

@@ -35,9 +35,6 @@ class QrDoor:
         self._refused: list[QrRefusal] = []
         self._gates: list[QrGate] = []
 
-    def scanner(self, scanner_id: str) -> QrScannerSettings | None:
-        return self._scanners.get(scanner_id)
-
     def on_member(self, handler: QrHandler) -> None:
         self._handlers["member"] = handler
 
