@@ -164,12 +164,11 @@ def _slow_edge(settings: Settings) -> tuple[EdgeSync, SlowCore]:
     return edge, slow
 
 
-def test_an_erasure_the_core_did_not_confirm_is_completed_before_it_is_acknowledged(
-    mosquitto: PrivateMosquitto,
-    make_settings: Callable[..., Settings],
-    jean_profile: dict[str, Any],
-) -> None:
-    settings = fast(make_settings(port=mosquitto.port))
+def _erasure_sent_to_a_slow_core(
+    settings: Settings, mosquitto: PrivateMosquitto, jean_profile: dict[str, Any]
+) -> tuple[CentralSimulator, EdgeSync, SlowCore]:
+    """Jean's profile and 20 of his events synced, then central erases him: the edge's
+    core is stuck, so the erasure cannot complete yet."""
     central = CentralSimulator(mosquitto.host, mosquitto.port, "store-042")
     central.start()
     edge, slow = _slow_edge(settings)
@@ -181,6 +180,22 @@ def test_an_erasure_the_core_did_not_confirm_is_completed_before_it_is_acknowled
             edge.outbox.emit(arrival(n, customer_id=JEAN_ID))
         assert central.wait_for(lambda c: c.checker.counts["unique"] >= 20, 10)
         central.erase_profile(JEAN_ID)
+    except BaseException:
+        edge.stop()
+        slow.close()
+        central.stop()
+        raise
+    return central, edge, slow
+
+
+def test_an_erasure_the_core_did_not_confirm_is_completed_before_it_is_acknowledged(
+    mosquitto: PrivateMosquitto,
+    make_settings: Callable[..., Settings],
+    jean_profile: dict[str, Any],
+) -> None:
+    settings = fast(make_settings(port=mosquitto.port))
+    central, edge, slow = _erasure_sent_to_a_slow_core(settings, mosquitto, jean_profile)
+    try:
         assert wait_until(
             lambda: JEAN_ID not in edge.cache.profile_ids(), 10.0
         )  # the cache part is done
@@ -212,17 +227,8 @@ def test_an_erasure_still_incomplete_at_a_stop_is_redelivered_to_the_next_run(
     jean_profile: dict[str, Any],
 ) -> None:
     settings = fast(make_settings(port=mosquitto.port))
-    central = CentralSimulator(mosquitto.host, mosquitto.port, "store-042")
-    central.start()
-    edge, slow = _slow_edge(settings)
-    edge.start()
+    central, edge, slow = _erasure_sent_to_a_slow_core(settings, mosquitto, jean_profile)
     try:
-        central.publish_profile(jean_profile)
-        assert wait_until(lambda: JEAN_ID in edge.cache.profile_ids(), 10.0)
-        for n in range(20):
-            edge.outbox.emit(arrival(n, customer_id=JEAN_ID))
-        assert central.wait_for(lambda c: c.checker.counts["unique"] >= 20, 10)
-        central.erase_profile(JEAN_ID)
         assert wait_until(lambda: JEAN_ID not in edge.cache.profile_ids(), 10.0)
         time.sleep(2 * slow.timeout)  # the core call times out
     finally:
