@@ -87,7 +87,8 @@ def traffic(spec: family.WorldSpec, settings: Settings, fitted: Any) -> tuple[Sc
     if TUNING:
         from storeedge.core.presence import Tuning
 
-        kwargs["tuning"] = Tuning(**TUNING)  # type: ignore[arg-type]  # NB: names and values from the command line
+        doors = sum(1 for s in spec.layout.scanners if s[2] == "entrance")
+        kwargs["tuning"] = replace(Tuning.for_door(doors), **TUNING)  # type: ignore[arg-type]  # NB: names and values from the command line
     pipeline = Pipeline(settings, clock, sink, NullUi(), aes128_ecb, **kwargs)
     pipeline.load_profiles(parse_profile(p) for p in profiles)
     t, end = sc.start, sc.start + sc.duration_s

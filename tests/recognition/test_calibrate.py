@@ -173,13 +173,14 @@ def test_calibrate_writes_a_file_that_replay_loads_and_that_improves_the_store(
     lines, customers, world = _traffic(spec, tmp_path)
     before = _score(lines, load_settings(plain), customers, world)
     after = _score(lines, settings, customers, world)
-    # NB: what calibration buys in this store: shoppers recognised sooner (the sum of their
-    # arrival latencies, each capped at a minute) and the slowest departure seen sooner;
-    # in this sample it also costs one more false departure (1 -> 2; docs/presence.md)
-    assert _latency(after.arrivals) < 0.6 * _latency(before.arrivals)
-    assert max(after.departures) < 0.5 * max(before.departures)
-    assert len(after.arrivals) == len(before.arrivals)
+    # NB: what calibration buys in this store: every shopper recognised (two never were
+    # on the defaults: weak phones in a store of strong path loss), sooner in total (the
+    # sum of arrival latencies, each capped at a minute), and no more false events
+    assert before.missed_visits > 0
     assert after.missed_visits == 0
+    assert _latency(after.arrivals) < _latency(before.arrivals)
+    assert after.false_arrivals <= before.false_arrivals
+    assert after.false_departures <= before.false_departures
     # NB: replay loads the same file through the config (the command's own path)
     with (tmp_path / "events.jsonl").open("wb") as sink:
         counts, pipeline = replay_lines(iter(lines), settings, load_customers(customers)[0], sink)

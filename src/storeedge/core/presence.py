@@ -11,24 +11,20 @@ time-based exponential average; one packet after a silence restarts the average.
   passer-by outside is always much nearer the door receiver). Also: close to a
   ``floor``/``kiosk``/``counter`` receiver for ``confirm_s``, or, for a phone that
   slipped past the door unheard, steady in-store levels for ``linger_s``.
-- Staying: any receiver keeps hearing them above its "stay" threshold, or several
-  receivers hear them within a moment, however weakly (a phone on the pavement is
-  heard through the glass by two or three at most; one more is needed just after the
-  door).
-- Departure: that evidence has been missing for a timeout derived from the
-  member's learned advertising interval (a 10 Hz phone is known gone sooner than a
-  1 Hz one) *and* the door receiver heard them near just before; a member lost deep
-  inside (behind a shelf, phone in a bag) has not walked past the door, so they get
-  ``depart_unseen_s`` instead; so do members lost soon after walking in (the door
-  they came in by is not a way out). Short dropouts and address rotations (the
-  resolver keeps the customer id) do not break a visit.
+- Staying: a receiver hears them above its "stay" level, or several hear them within
+  a moment, however weakly (one more just after the door).
+- Departure: that evidence missing for a timeout derived from the member's learned
+  advertising interval, *after* the door receiver heard them about as well as when
+  they walked in (that crossing's peak is the phone's own scale). Not seen leaving
+  (lost deep inside, or lost just after walking in), they need ``depart_unseen_s``
+  and a silence three times the longest this visit has shown (minutes, in a store
+  whose back shelves hide shoppers). Dropouts and address rotations keep the visit.
 - Zones follow the strongest smoothed scanner, switching only when a rival leads by
   ``zone_margin_db`` for ``zone_dwell_s``; ``kiosk`` and ``counter`` scanners claim
   only a member who is close (``near_dbm``): being heard from the kiosk is not
   standing at it.
 
-The thresholds (:mod:`storeedge.core.tuning`) were tuned on one simulated shop; the
-calibration maps each store's readings onto that shop's scale.
+Thresholds: :mod:`storeedge.core.tuning`, on the calibrated reference scale.
 """
 
 from __future__ import annotations
@@ -142,13 +138,8 @@ class Presence:
             # shoppers browsing the front of the shop, who are not leaving. A slow phone is
             # heard only once or twice while it passes the door, so its single readings
             # count in full; a fast one's must stand out more.
-            if scanner_id == self._door_id and self._at_door(
-                track,
-                max(
-                    smoothed, level - (tuning.door_raw_penalty_db if track.interval < 0.6 else 0.0)
-                ),
-            ):
-                track.at_door = now
+            if scanner_id == self._door_id:
+                self._door_heard(track, smoothed, level, now)
             if now - track.zoned_at < ZONE_EVERY_S:  # NB: zones only; costly per reading
                 return None
             track.zoned_at = now
@@ -158,6 +149,9 @@ class Presence:
         else:
             entered = self._entered(track, scanner_id, smoothed, samples, now)
         if entered or self._lingered(track, role, smoothed, samples, now):
+            # NB: the crossing's peak is this phone's own door scale (kept only when seen)
+            seen = track.door.get(self._door_id or "") if role == "entrance" and entered else None
+            track.door_ref = max((r[1] for r in seen), default=NO_READING) if seen else NO_READING
             track.door.clear()
             track.inside, track.last_inside, track.at_door = True, now, now
             track.arrived_at = now
@@ -206,6 +200,8 @@ class Presence:
     def _learn_interval(self, track: Track, now: float) -> None:
         gap = now - track.last_heard
         track.last_heard = max(track.last_heard, now)
+        if track.inside and gap > track.max_gap:
+            track.max_gap = gap
         # NB: copies of one advert heard by several scanners arrive within a few ms.
         if gap < 0.03:
             return
@@ -218,9 +214,22 @@ class Presence:
             track.interval += 0.02 * (gap - track.interval)
         track.gaps += 1
 
+    def _door_heard(self, track: Track, smoothed: float, level: float, now: float) -> None:
+        """The door receiver heard a member inside: the crossing still, or near the door."""
+        tuning = self.tuning
+        door = max(smoothed, level - (tuning.door_raw_penalty_db if track.interval < 0.6 else 0.0))
+        if now - track.arrived_at < tuning.door_grace_s:
+            if track.door_ref > NO_READING:
+                track.door_ref = max(track.door_ref, door)
+        elif self._at_door(track, door):
+            track.at_door = now
+
     def _at_door(self, track: Track, entrance: float) -> bool:
-        """Near the door: the entrance hears them well, or they are in the entrance zone."""
-        if entrance >= self.tuning.door_dbm:
+        """Near the door: the door receiver hears them about as well as when they walked in
+        (``door_rel_db`` below that crossing's peak: this phone's own scale), or at
+        ``door_dbm`` when the crossing was not heard; or they are in the entrance zone."""
+        ref, tuning = track.door_ref, self.tuning
+        if entrance >= (tuning.door_dbm if ref <= NO_READING else ref - tuning.door_rel_db):
             return True
         return self.tuning.door_by_zone and track.zone in self._entrance_zones
 
@@ -363,8 +372,13 @@ class Presence:
             return lost > track.timeout(self.tuning)
         # NB: not seen leaving: still heard at all (a phone in a bag behind the back shelves)
         # is still here; silence for this long is not.
+        # NB: and the silences this member's visit has shown are the measure: in a store
+        # whose receivers lose a shopper for minutes behind the back shelves, minutes of
+        # silence are not leaving.
+        tuning = self.tuning
+        needed = min(tuning.depart_silent_max_s, max(tuning.depart_silent_s, 3.0 * track.max_gap))
         silent = now - max(track.last_faint, track.last_inside)
-        return lost > self.tuning.depart_unseen_s and silent > self.tuning.depart_silent_s
+        return lost > max(tuning.depart_unseen_s, needed) and silent > needed
 
     # --- timers ----------------------------------------------------------------------------
 

@@ -19,6 +19,8 @@ class Track:
     last_inside: float = 0.0
     at_door: float = float("-inf")  # last time the entrance heard them near, once inside
     arrived_at: float = 0.0
+    max_gap: float = 0.0  # the longest silence of this visit so far
+    door_ref: float = -200.0  # the door receiver's best level as they walked in
     heard_by: dict[str, float] = field(default_factory=dict)  # scanner -> last loud enough
     last_heard: float = 0.0
     last_faint: float = 0.0  # last heard at all (faint_dbm), once inside

@@ -22,17 +22,17 @@ class Tuning:
     tau_s: float = 1.0  # smoothing time constant
     peak_window_s: float = 2.0  # door peaks: the entrance readings of the last window_s...
     peak_intervals: float = 3.5  # ...or of this many learned intervals (slow phones)...
-    peak_dbm: float = -60.0  # ...whose strongest k (k = packets in the window / 3.5) average this
+    peak_dbm: float = -57.0  # ...whose strongest k (k = packets in the window / 3.5) average this
     peak_single_db: float = 3.0  # ...plus this when k is 1: a lone packet must stand out more
     pair_sum_dbm: float = -134.0  # two entrance receivers' peaks adding up to this...
     pair_floor_dbm: float = -74.0  # ...each at least this: walking between them, in
     pair_order_s: float = 0.3  # the inner receiver's best reading this long after the door's
-    inside_enter_dbm: float = -74.0  # an inside scanner's average, over 2 readings or more
+    inside_enter_dbm: float = -70.0  # an inside scanner's average, over 2 readings or more
     confirm_s: float = 0.75  # entry evidence must hold this long
     linger_entrance_dbm: float = -70.0  # steady in-store levels (no door evidence)...
-    linger_inside_dbm: float = -80.0
-    linger_near_dbm: float = -79.0  # ...(kiosk and counter receivers: who is close)
-    linger_s: float = 12.0  # ...held this long, with no gap over linger_gap_s, also arrive
+    linger_inside_dbm: float = -74.0
+    linger_near_dbm: float = -74.0  # ...(kiosk and counter receivers: who is close)
+    linger_s: float = 25.0  # ...held this long, with no gap over linger_gap_s, also arrive
     linger_gap_s: float = 3.0
     stay_entrance_dbm: float = -72.0  # still inside while the entrance hears this
     stay_inside_dbm: float = -83.0  # ...or an inside scanner hears this
@@ -47,11 +47,13 @@ class Tuning:
     depart_min_s: float = 10.0
     depart_max_s: float = 40.0
     door_dbm: float = -72.0  # the entrance average this strong: passing the door
+    door_rel_db: float = 6.0  # ...or within this of the level they walked in with
     door_raw_penalty_db: float = 3.0  # a single reading counts at its level minus this
     door_by_zone: bool = False  # also count "in the entrance zone" as passing the door
     door_window_s: float = 25.0  # "passed the door" = entrance near-level this recently
     depart_unseen_s: float = 90.0  # lost deep inside (never seen leaving): wait this long...
     depart_silent_s: float = 30.0  # ...and until not heard at all (faint_dbm) for this long
+    depart_silent_max_s: float = 900.0  # ...or 3x this visit's longest silence, up to this
     faint_dbm: float = -92.0
     forget_outside_s: float = 60.0  # drop a track that never came in after this silence
     door_grace_s: float = 20.0  # the door seen this soon after arriving is the way in
@@ -69,13 +71,7 @@ class Tuning:
         # NB: with one receiver the door receiver also covers the front of the shop, so
         # what keeps shoppers in near it stays loose, and the in-store levels that catch
         # a phone missed at the door stay generous (measured: bench --single-door).
-        return cls(
-            peak_dbm=-62.0,
-            linger_entrance_dbm=-72.0,
-            linger_inside_dbm=-83.0,
-            stay_after_door_dbm=-83.0,
-            heard_after_door=0,
-        )
+        return cls(linger_entrance_dbm=-72.0, stay_after_door_dbm=-83.0, heard_after_door=0)
 
 
 def door_order(
