@@ -3,8 +3,9 @@
 Thresholds are in *reference dBm*: levels as the simulated shop the rules were tuned
 on (bench/presence_accuracy.py --classic) would read them. A store's calibration
 (``storeedge calibrate``) maps its receivers' readings onto that scale
-(:mod:`storeedge.core.calibration`), so the same numbers hold in a store they were
-never tuned on.
+(:mod:`storeedge.core.calibration`). The arrival levels were last searched on six
+training worlds of the random family (docs/presence.md); "near the door" is relative
+to each phone's own crossing, and a silence to each visit's own silences.
 """
 
 from __future__ import annotations
@@ -69,8 +70,8 @@ class Tuning:
         if entrance_receivers >= 2:
             return cls()
         # NB: with one receiver the door receiver also covers the front of the shop, so
-        # what keeps shoppers in near it stays loose, and the in-store levels that catch
-        # a phone missed at the door stay generous (measured: bench --single-door).
+        # what keeps shoppers in near it stays loose (the arrival levels are shared: the
+        # search on training worlds of both kinds found one set; docs/presence.md).
         return cls(linger_entrance_dbm=-72.0, stay_after_door_dbm=-83.0, heard_after_door=0)
 
 
