@@ -10,7 +10,8 @@ time-based exponential average; one packet after a silence restarts the average.
   both hear them well, the inner one a little later (walking between them: a
   passer-by outside is always much nearer the door receiver). Also: close to a
   ``floor``/``kiosk``/``counter`` receiver for ``confirm_s``, or, for a phone that
-  slipped past the door unheard, steady in-store levels for ``linger_s``.
+  slipped past the door unheard, steady in-store levels for ``linger_s``, or heard
+  (without a minute's silence) for ``dwell_s``.
 - Staying: a receiver hears them above its "stay" level, or several hear them within
   a moment, however weakly (one more just after the door).
 - Departure: that evidence missing for a timeout derived from the member's learned
@@ -110,7 +111,7 @@ class Presence:
         level = REFERENCE_1M + (level + offset - REFERENCE_1M) * scale  # NB: ReceiverFit.apply
         track = self._tracks.get(customer_id)
         if track is None:
-            track = self._tracks[customer_id] = Track(customer_id, last_heard=now)
+            track = self._tracks[customer_id] = Track(customer_id, last_heard=now, first_heard=now)
         self._learn_interval(track, now)
         tuning = self.tuning
         # The scanner's time-based average (inline: it runs for every reading of a member).
@@ -148,7 +149,9 @@ class Presence:
             entered = self._door_peak(track, scanner_id, level, now)
         else:
             entered = self._entered(track, scanner_id, smoothed, samples, now)
-        if entered or self._lingered(track, role, smoothed, samples, now):
+        # NB: nobody outside stays in range this long (a window shopper: minutes at most)
+        stayed = now - track.first_heard >= tuning.dwell_s
+        if entered or stayed or self._lingered(track, role, smoothed, samples, now):
             # NB: the crossing's peak is this phone's own door scale (kept only when seen)
             seen = track.door.get(self._door_id or "") if role == "entrance" and entered else None
             track.door_ref = max((r[1] for r in seen), default=NO_READING) if seen else NO_READING
@@ -370,11 +373,8 @@ class Presence:
         lost = now - track.last_inside
         if self._near_door(track):
             return lost > track.timeout(self.tuning)
-        # NB: not seen leaving: still heard at all (a phone in a bag behind the back shelves)
-        # is still here; silence for this long is not.
-        # NB: and the silences this member's visit has shown are the measure: in a store
-        # whose receivers lose a shopper for minutes behind the back shelves, minutes of
-        # silence are not leaving.
+        # NB: not seen leaving: still heard at all is still here, and the visit's own
+        # silences are the measure (some stores lose a shopper for minutes at the back).
         tuning = self.tuning
         needed = min(tuning.depart_silent_max_s, max(tuning.depart_silent_s, 3.0 * track.max_gap))
         silent = now - max(track.last_faint, track.last_inside)

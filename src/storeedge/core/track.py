@@ -23,6 +23,7 @@ class Track:
     door_ref: float = -200.0  # the door receiver's best level as they walked in
     heard_by: dict[str, float] = field(default_factory=dict)  # scanner -> last loud enough
     last_heard: float = 0.0
+    first_heard: float = 0.0  # the track's start (one minute's silence outside ends it)
     last_faint: float = 0.0  # last heard at all (faint_dbm), once inside
     interval: float = 1.0
     gaps: int = 0

@@ -35,6 +35,7 @@ class Tuning:
     linger_near_dbm: float = -74.0  # ...(kiosk and counter receivers: who is close)
     linger_s: float = 25.0  # ...held this long, with no gap over linger_gap_s, also arrive
     linger_gap_s: float = 3.0
+    dwell_s: float = 300.0  # heard this long (no silence over forget_outside_s): inside
     stay_entrance_dbm: float = -72.0  # still inside while the entrance hears this
     stay_inside_dbm: float = -83.0  # ...or an inside scanner hears this
     stay_after_door_dbm: float = -80.0  # ...this, when the door receiver heard them last
