@@ -34,7 +34,8 @@ class ManualClock:
 
     def set(self, when: float) -> None:
         """Move to ``when``; a clock never goes back, so earlier times are ignored."""
-        self._now = max(self._now, when)
+        if when > self._now:  # NB: not max(): a replay calls this for every record
+            self._now = when
 
     def advance(self, seconds: float) -> None:
         self._now += max(0.0, seconds)

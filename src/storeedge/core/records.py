@@ -254,27 +254,31 @@ def _tail(text: str) -> _Tail | None:
     if hit is not None:
         return hit
     simple = _EDDYSTONE_TAIL(text)
-    raw: object
-    if simple is not None:  # NB: what the JSON decoder makes of it, without the decoder
+    tail: _Tail
+    if simple is not None:
+        # NB: what the JSON decoder and the validators below make of it, without them: the
+        # pattern admits only lower-case UUIDs of the right length and hex of valid size.
         uuid, payload, listed = simple.groups()
-        raw = {"manufacturer_data": {}, "service_data": {uuid: payload}, "service_uuids": [listed]}
+        if len(payload) % 2:
+            return None  # NB: odd hex: the general path counts it
+        tail = ({}, {uuid: bytes.fromhex(payload)}, (listed,))
     else:
         try:
             raw = decode_line("{" + text + "}")
         except (ValueError, RecursionError):
             return None
-    # NB: exactly these keys, so the fields matched before them are not overridden by a
-    # duplicate key later in the line (JSON's last-one-wins).
-    if type(raw) is not dict or raw.keys() != _TAIL_KEYS:
-        return None
-    try:
-        tail = (
-            _manufacturer(raw["manufacturer_data"]),
-            _service(raw["service_data"]),
-            _uuids(raw["service_uuids"]),
-        )
-    except MalformedError:
-        return None
+        # NB: exactly these keys, so the fields matched before them are not overridden by
+        # a duplicate key later in the line (JSON's last-one-wins).
+        if type(raw) is not dict or raw.keys() != _TAIL_KEYS:
+            return None
+        try:
+            tail = (
+                _manufacturer(raw["manufacturer_data"]),
+                _service(raw["service_data"]),
+                _uuids(raw["service_uuids"]),
+            )
+        except MalformedError:
+            return None
     if len(_tails) >= _TAILS_MAX:
         _tails.clear()
     _tails[text] = tail
