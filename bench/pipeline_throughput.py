@@ -93,7 +93,8 @@ def make_records(profiles: list[dict[str, Any]], devices: int, count: int) -> li
 def make_mix(profiles: list[dict[str, Any]], count: int) -> list[str]:
     """A realistic recording, as lines: about 40 % member EIDs (members walking about, heard
     by several receivers), 40 % non-member phones whose addresses rotate, store beacons
-    (Eddystone UID + TLM, iBeacon), other Eddystone-EIDs, and a few malformed lines."""
+    (Eddystone UID or iBeacon, with Eddystone TLM), other Eddystone-EIDs, and a few
+    malformed lines."""
     rng = random.Random(11)
     enrolled = [parse_profile(p) for p in profiles[:150]]
     lines: list[str] = []
@@ -109,6 +110,9 @@ def make_mix(profiles: list[dict[str, Any]], count: int) -> list[str]:
         for n in range(400)
     ]
     beacon_uid = b"\x00\xeb" + bytes.fromhex("53545245454447450042") + bytes(6)
+    ibeacon = (
+        b"\x02\x15" + bytes.fromhex("53545245454447450042") + bytes(6) + b"\x00\x01\x00\x02\xc5"
+    )
     eids: dict[tuple[int, int], bytes] = {}
     i = 0
     while len(lines) < count:
@@ -141,15 +145,17 @@ def make_mix(profiles: list[dict[str, Any]], count: int) -> list[str]:
                 t, SCANNERS[rng.randrange(len(SCANNERS))], address, rng.randint(-95, -60),
                 None, None, {APPLE_COMPANY_ID: b"\x10\x05" + nearby}, {}, (),
             )  # fmt: skip
-        elif roll < 90:  # store beacons (12 %): UID, TLM every tenth
+        elif roll < 90:  # store beacons (12 %): Eddystone UID or iBeacon, and TLM
             n = roll % 3
-            payload = beacon_uid[:-1] + bytes([n])
+            manufacturer: dict[int, bytes] = {}
+            service: dict[str, bytes] = {EDDYSTONE_UUID: beacon_uid[:-1] + bytes([n])}
             if i % 10 == 0:
-                payload = b"\x20\x00" + (2950).to_bytes(2, "big") + bytes(10)
+                service = {EDDYSTONE_UUID: b"\x20\x00" + (2950).to_bytes(2, "big") + bytes(10)}
+            elif n == 1:  # one of the three speaks iBeacon (the others UID, and TLM)
+                manufacturer, service = {APPLE_COMPANY_ID: ibeacon}, {}
             record = AdvertRecord(
                 t, SCANNERS[rng.randrange(len(SCANNERS))], f"C0:00:00:00:00:0{n}",
-                rng.randint(-90, -60), None, None, {}, {EDDYSTONE_UUID: payload},
-                (EDDYSTONE_UUID,),
+                rng.randint(-90, -60), None, None, manufacturer, service, tuple(service),
             )  # fmt: skip
         elif roll < 98:  # somebody else's Eddystone-EID
             record = AdvertRecord(
