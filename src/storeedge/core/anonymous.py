@@ -84,9 +84,13 @@ class AnonymousTraffic:
         if manufacturer:
             apple = manufacturer.get(APPLE_COMPANY_ID)
             # NB: other Apple types are not ours; a well-formed iBeacon counts nothing
-            if isinstance(apple, bytes) and apple and apple[0] == 0x02:
-                if not (len(apple) == 23 and apple[1] == 0x15):
-                    parse_ibeacon(apple, self._counters)  # for the malformed-frame counts
+            if (
+                isinstance(apple, bytes)
+                and apple
+                and apple[0] == 0x02
+                and not (len(apple) == 23 and apple[1] == 0x15)
+            ):
+                parse_ibeacon(apple, self._counters)  # for the malformed-frame counts
 
     def _store_beacon(
         self, record: AdvertRecord, payload: object, scanner: ScannerSettings, now: float

@@ -34,7 +34,7 @@ class ManualClock:
 
     def set(self, when: float) -> None:
         """Move to ``when``; a clock never goes back, so earlier times are ignored."""
-        if when > self._now:  # NB: not max(): a replay calls this for every record
+        if when > self._now:  # noqa: PLR1730  # NB: not max(): a replay calls this per record
             self._now = when
 
     def advance(self, seconds: float) -> None:
