@@ -205,3 +205,31 @@ def test_an_eddystone_frame_never_heard_before_reads_as_the_decoder_reads_it() -
             assert RecordReader().parse(line) == _general(line)  # and once cached
     fresh = _line(manufacturer_data={}, service_data={EDDYSTONE_UUID: "30ee" + "7a" * 8})
     assert RecordReader().parse(fresh) is not None
+
+
+def test_reading_a_stream_keeps_the_rules_and_counts_of_parsing_line_by_line() -> None:
+    """RecordReader.read (replay's loop) and parse() accept, refuse and count alike,
+    whatever form a line's numbers take (those the fast path leaves to the general one too)."""
+    good = record_to_json(RecordReader().parse(_line()) or AdvertRecord(0.0, "s", "a", 0))
+    variants = [
+        good,
+        good.replace('"t": 1763906709.125', '"t": 1763906709'),  # an int
+        good.replace('"t": 1763906709.125', '"t": 1.763906709125e9'),  # an exponent
+        good.replace('"t": 1763906709.125', '"t": 01763906709.5'),  # a leading zero: not JSON
+        good.replace('"t": 1763906709.125', '"t": 1763906700.5'),  # 9 s back: refused
+        good.replace('"rssi": -67', '"rssi": -067'),  # a leading zero: not JSON
+        good.replace('"rssi": -67', '"rssi": -0'),
+        good.replace('"rssi": -67', '"rssi": 21'),  # out of range
+        good.replace('"t": 1763906709.125', '"t": 1763906709.5').replace("30ee", "30eb"),
+        good.replace('"t": 1763906709.125', '"t": 1763906710.25'),
+        "{not json",
+    ]
+    lines = [line.encode() + b"\n" for line in variants]
+    one_by_one = RecordReader()
+    parsed = [r for r in map(one_by_one.parse, lines) if r is not None]
+    streamed = RecordReader()
+    assert list(streamed.read(iter(lines))) == parsed
+    assert streamed.counts == one_by_one.counts
+    assert one_by_one.counts["malformed.json"] == 3
+    assert one_by_one.counts["malformed.t_backwards"] == 1
+    assert one_by_one.counts["malformed.rssi"] == 1

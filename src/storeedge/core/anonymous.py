@@ -23,7 +23,7 @@ from storeedge.core.adverts import (
 )
 from storeedge.core.beacons import BeaconProblem, BeaconWatch
 from storeedge.core.events import JSON, Event, EventFactory
-from storeedge.core.footfall import Footfall
+from storeedge.core.footfall import ENTRANCE_DBM, INSIDE_DBM, Footfall
 from storeedge.core.ports import AdvertRecord
 from storeedge.core.settings import ScannerSettings
 
@@ -57,7 +57,7 @@ class AnonymousTraffic:
         emit: Callable[[Event], None],
         alert: Callable[[BeaconProblem, float], None],
     ) -> None:
-        self._footfall = footfall
+        self._count = footfall.observe
         self._beacons = beacons
         self._events = events
         self._counters = counters
@@ -69,7 +69,10 @@ class AnonymousTraffic:
 
     def observe(self, record: AdvertRecord, scanner: ScannerSettings, now: float) -> None:
         level = record.rssi + scanner.rssi_offset_db
-        self._footfall.observe(record.address, level, scanner.role == "entrance", now)
+        entrance = scanner.role == "entrance"
+        # NB: Footfall's own floor, checked here first: most devices heard are too far to count
+        if level >= (ENTRANCE_DBM if entrance else INSIDE_DBM):
+            self._count(record.address, level, entrance, now)
         service = record.service_data
         if service:
             payload = service.get(EDDYSTONE_UUID)
@@ -80,7 +83,13 @@ class AnonymousTraffic:
         manufacturer = record.manufacturer_data
         if manufacturer:
             apple = manufacturer.get(APPLE_COMPANY_ID)
-            if isinstance(apple, bytes) and apple and apple[0] == 0x02:  # NB: other types: not ours
+            # NB: other Apple types are not ours; a well-formed iBeacon counts nothing
+            if (
+                isinstance(apple, bytes)
+                and apple
+                and apple[0] == 0x02
+                and not (len(apple) == 23 and apple[1] == 0x15)
+            ):
                 parse_ibeacon(apple, self._counters)  # for the malformed-frame counts
 
     def _store_beacon(

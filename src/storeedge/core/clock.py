@@ -34,7 +34,8 @@ class ManualClock:
 
     def set(self, when: float) -> None:
         """Move to ``when``; a clock never goes back, so earlier times are ignored."""
-        self._now = max(self._now, when)
+        if when > self._now:  # noqa: PLR1730  # NB: not max(): a replay calls this per record
+            self._now = when
 
     def advance(self, seconds: float) -> None:
         self._now += max(0.0, seconds)

@@ -197,17 +197,11 @@ class Recognizer:
     # --- resolving -------------------------------------------------------------------------
 
     def resolve(self, record: AdvertRecord, now: float) -> str | None:
-        """The consenting member behind this advertisement, judged at ``now``."""
-        member = self._member_of(record, now)
-        if member is None:
-            return None
-        if not member.consent.current(now):
-            self.counters["recognition.consent_lapsed"] += 1
-            return None
-        self._addresses[record.address] = (member, now)
-        return member.customer_id
+        """The consenting member behind this advertisement, judged at ``now``.
 
-    def _member_of(self, record: AdvertRecord, now: float) -> Member | None:
+        NB: one method, not a lookup and a check: it runs for every advertisement heard.
+        """
+        member: Member | None = None
         service = record.service_data
         if service:
             payload = service.get(EDDYSTONE_UUID)
@@ -226,13 +220,22 @@ class Recognizer:
                 if not -1 <= window - current <= 1:
                     self.counters["recognition.eid_stale"] += 1
                     return None
-                return member
-        manufacturer = record.manufacturer_data
-        if manufacturer and self._tags:
-            key_bytes = ibeacon_key(manufacturer.get(APPLE_COMPANY_ID))
+        if member is None:
+            manufacturer = record.manufacturer_data
+            key_bytes = None
+            if manufacturer and self._tags:
+                key_bytes = ibeacon_key(manufacturer.get(APPLE_COMPANY_ID))
             if key_bytes is not None:
-                return self._tags.get(key_bytes)
-        cached = self._addresses.get(record.address)
-        if cached is not None and now - cached[1] <= ADDRESS_IDLE_S:
-            return cached[0]
-        return None
+                member = self._tags.get(key_bytes)
+            else:
+                cached = self._addresses.get(record.address)
+                if cached is None or not now - cached[1] <= ADDRESS_IDLE_S:
+                    return None
+                member = cached[0]
+            if member is None:
+                return None
+        if not member.consent.current(now):
+            self.counters["recognition.consent_lapsed"] += 1
+            return None
+        self._addresses[record.address] = (member, now)
+        return member.customer_id

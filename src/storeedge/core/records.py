@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Final
 
 from storeedge.core.ports import AdvertRecord
@@ -223,10 +223,14 @@ def decode_line(line: bytes | str) -> object:
 # from a cache of validated tails. Any other line, and any line the fast path has the
 # least doubt about, goes through the general path, which counts the reason.
 _STRING = r'"([^"\\\x00-\x1f]{1,248})"'
+# The "t" pattern is the plain decimal record_to_json() writes for any time after 1970
+# (a float's repr, so always with a point); ints, exponents and the rest take the
+# general path: a narrower pattern cost the regex engine a fifth less per line. An rssi
+# of the wrong form (leading zeros) is simply not in _RSSI.
 _CANONICAL = re.compile(
-    r'\{"t": (-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?), '
+    r'\{"t": ([1-9][0-9]*\.[0-9]+), '
     rf'"scanner": {_STRING}, "address": {_STRING}, '
-    r'"rssi": (-?(?:0|[1-9][0-9]{0,2})), "tx_power": (null|-?(?:0|[1-9][0-9]{0,2})), '
+    r'"rssi": (-?[0-9]{1,3}), "tx_power": (null|-?(?:0|[1-9][0-9]{0,2})), '
     r'"local_name": null, ("manufacturer_data": .*)\}\n?'
 ).fullmatch
 # NB: the tail of an Eddystone frame never heard before (a stranger's rotating EID); plain
@@ -235,8 +239,8 @@ _EDDYSTONE_TAIL = re.compile(
     r'"manufacturer_data": \{\}, "service_data": \{"([0-9a-f-]{36})": "([0-9a-f]{2,510})"\}, '
     r'"service_uuids": \["([0-9a-f-]{36})"\]'
 ).fullmatch
-# NB: every valid rssi as the pattern can write it (no leading zeros; "-0" too): a lookup
-# is cheaper than int(), and a value out of range is simply not found.
+# NB: every valid rssi as JSON writes it (no leading zeros; "-0" too): a lookup is
+# cheaper than int(), and a value out of range or of another form is simply not found.
 _RSSI: Final = {str(v): v for v in range(-127, 21)} | {"-0": 0}
 _TAIL_KEYS: Final = frozenset(("manufacturer_data", "service_data", "service_uuids"))
 _TAILS_MAX = 16_384
@@ -250,27 +254,31 @@ def _tail(text: str) -> _Tail | None:
     if hit is not None:
         return hit
     simple = _EDDYSTONE_TAIL(text)
-    raw: object
-    if simple is not None:  # NB: what the JSON decoder makes of it, without the decoder
+    tail: _Tail
+    if simple is not None:
+        # NB: what the JSON decoder and the validators below make of it, without them: the
+        # pattern admits only lower-case UUIDs of the right length and hex of valid size.
         uuid, payload, listed = simple.groups()
-        raw = {"manufacturer_data": {}, "service_data": {uuid: payload}, "service_uuids": [listed]}
+        if len(payload) % 2:
+            return None  # NB: odd hex: the general path counts it
+        tail = ({}, {uuid: bytes.fromhex(payload)}, (listed,))
     else:
         try:
             raw = decode_line("{" + text + "}")
         except (ValueError, RecursionError):
             return None
-    # NB: exactly these keys, so the fields matched before them are not overridden by a
-    # duplicate key later in the line (JSON's last-one-wins).
-    if type(raw) is not dict or raw.keys() != _TAIL_KEYS:
-        return None
-    try:
-        tail = (
-            _manufacturer(raw["manufacturer_data"]),
-            _service(raw["service_data"]),
-            _uuids(raw["service_uuids"]),
-        )
-    except MalformedError:
-        return None
+        # NB: exactly these keys, so the fields matched before them are not overridden by
+        # a duplicate key later in the line (JSON's last-one-wins).
+        if type(raw) is not dict or raw.keys() != _TAIL_KEYS:
+            return None
+        try:
+            tail = (
+                _manufacturer(raw["manufacturer_data"]),
+                _service(raw["service_data"]),
+                _uuids(raw["service_uuids"]),
+            )
+        except MalformedError:
+            return None
     if len(_tails) >= _TAILS_MAX:
         _tails.clear()
     _tails[text] = tail
@@ -292,7 +300,7 @@ def canonical_record(line: bytes | str) -> AdvertRecord | None:
     t_text, scanner, address, rssi_text, tx_text, tail_text = match.groups()
     t = float(t_text)
     rssi = _RSSI.get(rssi_text)
-    if rssi is None or not 0.0 <= t <= MAX_T:
+    if rssi is None or t > MAX_T:  # NB: t >= 1 by the pattern
         return None
     tx_power = None
     if tx_text != "null":
@@ -339,6 +347,34 @@ class RecordReader:
             return None
         self.records += 1
         return record
+
+    def read(self, lines: Iterable[bytes | str]) -> Iterator[AdvertRecord]:
+        """:meth:`parse` over ``lines``, yielding the accepted records (a replay's loop).
+
+        NB: the same rules as :meth:`parse`, inline: one generator step per line costs
+        less than a method call per line; the counts are settled when the loop ends.
+        """
+        rejects, canonical, general = self._rejects, canonical_record, self._general
+        last, accepted = self._last_t, 0
+        try:
+            for line in lines:
+                if len(line) > MAX_LINE:
+                    rejects["malformed.too_long"] += 1
+                    continue
+                record = canonical(line) or general(line)  # NB: a record is always truthy
+                if record is None:
+                    continue
+                t = record.t
+                if t > last:
+                    last = t
+                elif t < last - MAX_BACKWARDS_S:
+                    rejects["malformed.t_backwards"] += 1
+                    continue
+                accepted += 1
+                yield record
+        finally:
+            self.records += accepted
+            self._last_t = last
 
     def _general(self, line: bytes | str) -> AdvertRecord | None:
         try:
