@@ -223,6 +223,8 @@ def test_full_disk_is_back_pressure_not_a_crash(tmp_path: Path) -> None:
         outbox.emit(alert(n) if n % 2 else arrival(n))
     # NB: a generous bound: on a loaded machine the writer may take a while to fill 40 pages.
     assert wait_until(lambda: outbox.stats()["disk_full"], timeout=30, every=0.01)
+    # the writer sets the flag, then raises the alert: wait for both
+    assert wait_until(lambda: bool(alerts), timeout=30, every=0.01)
     assert alerts == ["outbox_disk_full"]
     stored = outbox.pending()
     assert stored > 0
