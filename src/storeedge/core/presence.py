@@ -17,9 +17,9 @@ time-based exponential average; one packet after a silence restarts the average.
 - Departure: that evidence missing for a timeout derived from the member's learned
   advertising interval, *after* the door receiver heard them about as well as when
   they walked in (that crossing's peak is the phone's own scale). Not seen leaving
-  (lost deep inside, or lost just after walking in), they need ``depart_unseen_s``
-  and a silence three times the longest this visit has shown (minutes, in a store
-  whose back shelves hide shoppers). Dropouts and address rotations keep the visit.
+  (lost inside, or just after walking in), they need 90 learned intervals (40..90 s,
+  ``Track.unseen_timeout``) and a silence three times the longest this visit has
+  shown (minutes, where shelves hide shoppers). Dropouts and rotations keep the visit.
 - Zones follow the strongest smoothed scanner, switching only when a rival leads by
   ``zone_margin_db`` for ``zone_dwell_s``; ``kiosk`` and ``counter`` scanners claim
   only a member who is close (``near_dbm``): being heard from the kiosk is not
@@ -378,7 +378,7 @@ class Presence:
         tuning = self.tuning
         needed = min(tuning.depart_silent_max_s, max(tuning.depart_silent_s, 3.0 * track.max_gap))
         silent = now - max(track.last_faint, track.last_inside)
-        return lost > max(tuning.depart_unseen_s, needed) and silent > needed
+        return lost > max(track.unseen_timeout(tuning), needed) and silent > needed
 
     # --- timers ----------------------------------------------------------------------------
 
@@ -388,7 +388,7 @@ class Presence:
         tuning = self.tuning
         # NB: no departure rule fires sooner than this after the last inside evidence
         # (Track.timeout is at least min(depart_min_s, depart_max_s)): skip the rules.
-        soonest = min(tuning.depart_min_s, tuning.depart_max_s, tuning.depart_unseen_s)
+        soonest = min(tuning.depart_min_s, tuning.depart_max_s, tuning.depart_unseen_min_s)
         for customer_id, track in list(self._tracks.items()):
             if track.inside:
                 if now - track.last_inside > soonest and self._gone(track, now):

@@ -40,6 +40,12 @@ class Track:
         raw = tuning.depart_base_s + tuning.depart_per_interval * self.interval
         return min(tuning.depart_max_s, max(tuning.depart_min_s, raw))
 
+    def unseen_timeout(self, tuning: Tuning) -> float:
+        """How long a member not seen leaving must lack staying evidence: a number of
+        learned intervals (a slow phone's silence says less), within set bounds."""
+        raw = tuning.depart_unseen_intervals * self.interval
+        return min(tuning.depart_unseen_s, max(tuning.depart_unseen_min_s, raw))
+
 
 @dataclass(frozen=True, slots=True)
 class Change:

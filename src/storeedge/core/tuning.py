@@ -53,7 +53,9 @@ class Tuning:
     door_raw_penalty_db: float = 3.0  # a single reading counts at its level minus this
     door_by_zone: bool = False  # also count "in the entrance zone" as passing the door
     door_window_s: float = 25.0  # "passed the door" = entrance near-level this recently
-    depart_unseen_s: float = 90.0  # lost deep inside (never seen leaving): wait this long...
+    depart_unseen_s: float = 90.0  # lost deep inside (never seen leaving): wait at most this,
+    depart_unseen_min_s: float = 40.0  # ...at least this, else this many learned intervals...
+    depart_unseen_intervals: float = 90.0
     depart_silent_s: float = 30.0  # ...and until not heard at all (faint_dbm) for this long
     depart_silent_max_s: float = 900.0  # ...or 3x this visit's longest silence, up to this
     faint_dbm: float = -92.0
