@@ -37,7 +37,7 @@ from typing import Final
 
 from storeedge.core.calibration import REFERENCE_1M, Calibration
 from storeedge.core.settings import ScannerSettings
-from storeedge.core.track import Change, Track
+from storeedge.core.track import Change, Losses, Track
 from storeedge.core.tuning import Tuning, door_order
 
 __all__ = ["Change", "Presence", "Track", "Tuning", "door_order"]
@@ -79,15 +79,12 @@ class Presence:
             )
             for s in self._scanners.values()
         }
-        # NB: a second door receiver a few metres inside may share its zone with floor scanners;
-        # the entrance zone is the one only entrance receivers serve.
+        # NB: the entrance zone is one only entrance receivers serve (not the floor's too)
         other_zones = {s.zone for s in self._scanners.values() if s.role != "entrance"}
-        self._entrance_zones = {
-            s.zone
-            for s in self._scanners.values()
-            if s.role == "entrance" and s.zone not in other_zones
-        }
+        entrances = [s for s in self._scanners.values() if s.role == "entrance"]
+        self._entrance_zones = {s.zone for s in entrances if s.zone not in other_zones}
         self._tracks: dict[str, Track] = {}
+        self._losses = Losses(self.tuning)
 
     def get(self, customer_id: str) -> Track | None:
         return self._tracks.get(customer_id)
@@ -132,13 +129,13 @@ class Presence:
         stays = samples >= 2 and smoothed >= (stay_near if near_door else stay)
         if inside:
             if level >= tuning.faint_dbm:
+                silence = now - max(track.last_faint, track.last_inside)
+                track.lost_silence = max(track.lost_silence, silence)
                 track.last_faint = now
             if stays or self._heard_around(track, scanner_id, level, now, near_door):
-                track.last_inside = now
-            # NB: only the receiver at the door: a second one a few metres inside hears
-            # shoppers browsing the front of the shop, who are not leaving. A slow phone is
-            # heard only once or twice while it passes the door, so its single readings
-            # count in full; a fast one's must stand out more.
+                self._losses.stayed(track, now)
+            # NB: only the door receiver: one a few metres in hears the front of the shop
+            # (its readings: a slow phone's count in full, a fast one's must stand out).
             if scanner_id == self._door_id:
                 self._door_heard(track, smoothed, level, now)
             if now - track.zoned_at < ZONE_EVERY_S:  # NB: zones only; costly per reading
@@ -378,7 +375,8 @@ class Presence:
         tuning = self.tuning
         needed = min(tuning.depart_silent_max_s, max(tuning.depart_silent_s, 3.0 * track.max_gap))
         silent = now - max(track.last_faint, track.last_inside)
-        return lost > max(track.unseen_timeout(tuning), needed) and silent > needed
+        wait = track.unseen_timeout(tuning, self._losses.floor)
+        return lost > max(wait, needed) and silent > needed
 
     # --- timers ----------------------------------------------------------------------------
 

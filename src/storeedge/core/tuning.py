@@ -55,7 +55,13 @@ class Tuning:
     door_window_s: float = 25.0  # "passed the door" = entrance near-level this recently
     depart_unseen_s: float = 90.0  # lost deep inside (never seen leaving): wait at most this,
     depart_unseen_min_s: float = 40.0  # ...at least this, else this many learned intervals...
-    depart_unseen_intervals: float = 90.0
+    depart_unseen_intervals: float = 90.0  # ...or what this store's losses call for:
+    losses_min_s: float = 5.0  # a loss (no staying evidence) this long, then staying again,
+    losses_factor: float = 1.25  # ...is counted (0 unless silent depart_silent_s); the wait:
+    losses_quantile: float = 0.98  # ...this x this quantile of the losses_kept latest, once
+    losses_kept: int = 200  # ...losses_learn are counted, recomputed every losses_every
+    losses_learn: int = 30
+    losses_every: int = 10
     depart_silent_s: float = 30.0  # ...and until not heard at all (faint_dbm) for this long
     depart_silent_max_s: float = 900.0  # ...or 3x this visit's longest silence, up to this
     faint_dbm: float = -92.0
