@@ -288,7 +288,7 @@ def test_a_visit_that_has_shown_long_silences_waits_longer_before_departing(
     # NB: a store whose back shelves hide shoppers for a minute at a time
     _walk_in(rig, jean_key)
     feed(rig, jean_key, "floor", -62, 30.0)
-    silence(rig, 38.0)  # the first long silence: shorter than the unseen rule's 40 s at 4 Hz
+    silence(rig, 38.0)  # the first long silence: shorter than the unseen rule's least, 40 s
     feed(rig, jean_key, "floor", -62, 30.0)
     silence(rig, 100.0)  # would be a departure in a store that never loses anyone
     assert "departed" not in [kind for kind, _ in rig.presence_events()]

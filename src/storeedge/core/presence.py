@@ -17,9 +17,9 @@ time-based exponential average; one packet after a silence restarts the average.
 - Departure: that evidence missing for a timeout derived from the member's learned
   advertising interval, *after* the door receiver heard them about as well as when
   they walked in (that crossing's peak is the phone's own scale). Not seen leaving
-  (lost inside, or just after walking in), they need 90 learned intervals (40..90 s,
-  ``Track.unseen_timeout``) and a silence three times the longest this visit has
-  shown (minutes, where shelves hide shoppers). Dropouts and rotations keep the visit.
+  (lost inside, or just after walking in), they need 90 learned intervals or what this
+  store's losses call for (``Losses``, 40..90 s) and a silence three times the longest
+  this visit has shown (minutes, where shelves hide). Dropouts and rotations keep it.
 - Zones follow the strongest smoothed scanner, switching only when a rival leads by
   ``zone_margin_db`` for ``zone_dwell_s``; ``kiosk`` and ``counter`` scanners claim
   only a member who is close (``near_dbm``): being heard from the kiosk is not
