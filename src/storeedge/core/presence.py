@@ -39,11 +39,11 @@ from storeedge.core.calibration import REFERENCE_1M, Calibration
 from storeedge.core.settings import ScannerSettings
 from storeedge.core.track import Change, Losses, Track
 from storeedge.core.tuning import Tuning, door_order
+from storeedge.core.zones import NO_READING, Zones
 
 __all__ = ["Change", "Presence", "Track", "Tuning", "door_order"]
 
 REFERENCE_TX_0M: Final = -21.0  # dBm at 0 m of a typical phone (about -62 dBm at 1 m)
-NO_READING: Final = -200.0
 ZONE_EVERY_S: Final = 0.25  # zones are weighed at most this often per member
 
 
@@ -60,8 +60,6 @@ class Presence:
         self._scanners = {s.id: s for s in scanners}
         self.calibration = calibration or Calibration()
         fits = {s: self.calibration.receiver(s) for s in self._scanners}
-        self._zone_of = {s.id: s.zone for s in self._scanners.values()}
-        self._near_only = {s.id for s in self._scanners.values() if s.role in ("kiosk", "counter")}
         self._entrance_ids = door_order(
             [s for s in self._scanners.values() if s.role == "entrance"], door
         )
@@ -85,6 +83,7 @@ class Presence:
         self._entrance_zones = {s.zone for s in entrances if s.zone not in other_zones}
         self._tracks: dict[str, Track] = {}
         self._losses = Losses(self.tuning)
+        self._zones = Zones(self._scanners.values(), self.tuning)
 
     def get(self, customer_id: str) -> Track | None:
         return self._tracks.get(customer_id)
@@ -97,10 +96,14 @@ class Presence:
 
     # --- sightings -------------------------------------------------------------------------
 
-    def observe(
+    def observe(  # noqa: PLR0912, PLR0915  # NB: the per-reading hot path, inlined on purpose
         self, customer_id: str, scanner_id: str, rssi: float, tx0: float | None, now: float
     ) -> Change | None:
-        """One advertisement of a member heard by a scanner; returns what changed."""
+        """One advertisement of a member heard by a scanner; returns what changed.
+
+        NB: it runs for every reading of a member: the learned interval, the scanner's
+        time-based average, the door's nearness and the count of losses are inline.
+        """
         offset, scale, stay, stay_near, rssi_offset, role, zone = self._per_scanner[scanner_id]
         level = rssi + rssi_offset
         if tx0 is not None:
@@ -109,39 +112,78 @@ class Presence:
         track = self._tracks.get(customer_id)
         if track is None:
             track = self._tracks[customer_id] = Track(customer_id, last_heard=now, first_heard=now)
-        self._learn_interval(track, now)
+        inside = track.inside
+        gap = now - track.last_heard  # the advertising interval, learned
+        if gap > 0.0:
+            track.last_heard = now
+        if inside and gap > track.max_gap:
+            track.max_gap = gap
+        if gap >= 0.03:  # NB: copies of one advert heard by several scanners: a few ms apart
+            if track.gaps == 0:
+                track.interval = min(gap, 5.0)
+            elif gap < 3.0 * track.interval:
+                track.interval += (0.1 if track.gaps > 10 else 0.3) * (gap - track.interval)
+            elif gap < 5.0:
+                track.interval += 0.02 * (gap - track.interval)
+            track.gaps += 1
         tuning = self.tuning
-        # The scanner's time-based average (inline: it runs for every reading of a member).
         reading = track.readings.get(scanner_id)
         if reading is None or now - reading[1] > tuning.stale_s:
             track.readings[scanner_id] = [level, now, 1.0]
-            smoothed, samples = level, 1
+            smoothed, samples = level, 1.0
         else:
-            dt = now - reading[1]
-            alpha = 1.0 - math.exp(-dt / tuning.tau_s) if dt > 0 else 0.2
-            reading[0] += max(alpha, 0.2) * (level - reading[0])
-            reading[1] = max(reading[1], now)
+            alpha, dt = 0.2, now - reading[1]
+            if dt > 0.0:
+                alpha = 1.0 - math.exp(-dt / tuning.tau_s)
+                alpha = alpha if alpha > 0.2 else 0.2
+                reading[1] = now
+            reading[0] += alpha * (level - reading[0])
             reading[2] += 1.0
-            smoothed, samples = reading[0], int(reading[2])
-        inside = track.inside
+            smoothed, samples = reading[0], reading[2]
+        if not inside:
+            return self._outside(track, scanner_id, role, zone, level, smoothed, samples, now)
         # NB: one lucky packet through the glass restarts a stale average: not evidence.
-        near_door = inside and self._near_door(track)
-        stays = samples >= 2 and smoothed >= (stay_near if near_door else stay)
-        if inside:
-            if level >= tuning.faint_dbm:
-                silence = now - max(track.last_faint, track.last_inside)
-                track.lost_silence = max(track.lost_silence, silence)
-                track.last_faint = now
-            if stays or self._heard_around(track, scanner_id, level, now, near_door):
+        # Near the door: heard there shortly before the last in-store evidence, not just
+        # by the door they came in by (lost soon after arriving is not having left).
+        door = track.at_door
+        near_door = (
+            door - track.arrived_at >= tuning.door_grace_s
+            and door >= track.last_inside - tuning.door_window_s
+        )
+        if level >= tuning.faint_dbm:
+            last = track.last_faint if track.last_faint > track.last_inside else track.last_inside
+            if now - last > track.lost_silence:  # noqa: PLR1730  # NB: not max(): per reading
+                track.lost_silence = now - last
+            track.last_faint = now
+        if (samples >= 2.0 and smoothed >= (stay_near if near_door else stay)) or (
+            level >= tuning.heard_dbm and self._heard_around(track, scanner_id, now, near_door)
+        ):
+            if now - track.last_inside >= tuning.losses_min_s:
                 self._losses.stayed(track, now)
-            # NB: only the door receiver: one a few metres in hears the front of the shop
-            # (its readings: a slow phone's count in full, a fast one's must stand out).
-            if scanner_id == self._door_id:
-                self._door_heard(track, smoothed, level, now)
-            if now - track.zoned_at < ZONE_EVERY_S:  # NB: zones only; costly per reading
-                return None
-            track.zoned_at = now
-            return self._rezone(track, now)
+            else:  # NB: what Losses.stayed does for a loss too short to count
+                track.last_inside, track.lost_silence = now, 0.0
+        # NB: only the door receiver: one a few metres in hears the front of the shop
+        # (its readings: a slow phone's count in full, a fast one's must stand out).
+        if scanner_id == self._door_id:
+            self._door_heard(track, smoothed, level, now)
+        if now - track.zoned_at < ZONE_EVERY_S:  # NB: zones only; costly per reading
+            return None
+        track.zoned_at = now
+        return self._zones.rezone(track, now)
+
+    def _outside(
+        self,
+        track: Track,
+        scanner_id: str,
+        role: str,
+        zone: str,
+        level: float,
+        smoothed: float,
+        samples: float,
+        now: float,
+    ) -> Change | None:
+        """A reading of a member not (yet) inside: an arrival, or nothing."""
+        tuning = self.tuning
         if role == "entrance":
             entered = self._door_peak(track, scanner_id, level, now)
         else:
@@ -155,7 +197,7 @@ class Presence:
             track.door.clear()
             track.inside, track.last_inside, track.at_door = True, now, now
             track.arrived_at = now
-            track.zone = self._best_zone(track, now) or zone
+            track.zone = self._zones.best(track, now) or zone
             track.rival = None
             return Change("arrive", track.zone)
         return None
@@ -173,18 +215,14 @@ class Presence:
             return tuning.stay_after_door_dbm
         return tuning.stay_inside_dbm
 
-    def _heard_around(
-        self, track: Track, scanner_id: str, level: float, now: float, near_door: bool
-    ) -> bool:
+    def _heard_around(self, track: Track, scanner_id: str, now: float, near_door: bool) -> bool:
         """Heard at a usable level by several receivers within a moment: somewhere in the
         store (a phone on the pavement is heard through the glass by one or two at most).
 
         NB: a shopper behind a shelf or with the phone in a bag is heard weakly, but by
         most receivers several times a second; that is not the silence of someone gone.
         """
-        tuning = self.tuning
-        if level < tuning.heard_dbm:
-            return False
+        tuning = self.tuning  # NB: the caller checked the level (heard_dbm)
         heard = track.heard_by
         heard[scanner_id] = now
         window = max(tuning.heard_window_s, tuning.heard_intervals * track.interval)
@@ -196,23 +234,6 @@ class Presence:
         # two or three receivers: it takes one more to keep them in.
         needed = tuning.heard_scanners + (tuning.heard_after_door if near_door else 0)
         return count >= needed
-
-    def _learn_interval(self, track: Track, now: float) -> None:
-        gap = now - track.last_heard
-        track.last_heard = max(track.last_heard, now)
-        if track.inside and gap > track.max_gap:
-            track.max_gap = gap
-        # NB: copies of one advert heard by several scanners arrive within a few ms.
-        if gap < 0.03:
-            return
-        if track.gaps == 0:
-            track.interval = min(gap, 5.0)
-        elif gap < 3.0 * track.interval:
-            weight = 0.1 if track.gaps > 10 else 0.3
-            track.interval += weight * (gap - track.interval)
-        elif gap < 5.0:
-            track.interval += 0.02 * (gap - track.interval)
-        track.gaps += 1
 
     def _door_heard(self, track: Track, smoothed: float, level: float, now: float) -> None:
         """The door receiver heard a member inside: the crossing still, or near the door."""
@@ -234,7 +255,7 @@ class Presence:
         return self.tuning.door_by_zone and track.zone in self._entrance_zones
 
     def _entered(
-        self, track: Track, scanner_id: str, smoothed: float, samples: int, now: float
+        self, track: Track, scanner_id: str, smoothed: float, samples: float, now: float
     ) -> bool:
         """Close to an inside receiver (floor, kiosk, counter) for ``confirm_s``: came in
         unnoticed at the door. Door crossings themselves are :meth:`_door_peak`'s."""
@@ -289,7 +310,9 @@ class Presence:
             and inner_at - door_at >= tuning.pair_order_s
         )
 
-    def _lingered(self, track: Track, role: str, smoothed: float, samples: int, now: float) -> bool:
+    def _lingered(
+        self, track: Track, role: str, smoothed: float, samples: float, now: float
+    ) -> bool:
         """Heard steadily at in-store levels for ``linger_s``: came in unnoticed at the door
         (phone deep in a bag as they passed the entrance scanner)."""
         tuning = self.tuning
@@ -308,47 +331,6 @@ class Presence:
             track.linger_since = now
         track.linger_last = now
         return now - track.linger_since >= tuning.linger_s
-
-    # --- zones -----------------------------------------------------------------------------
-
-    def _zone_levels(self, track: Track, now: float) -> tuple[str | None, dict[str, float]]:
-        """The strongest fresh receiver's zone, and each zone's strongest fresh level (one
-        pass: it runs on every reading inside); kiosk and counter count only when close."""
-        stale, near = self.tuning.stale_s, self.tuning.near_dbm
-        zone_of, near_only = self._zone_of, self._near_only
-        best, best_level = None, NO_READING
-        levels: dict[str, float] = {}
-        for scanner_id, reading in track.readings.items():
-            level = reading[0]
-            if now - reading[1] > stale or (level < near and scanner_id in near_only):
-                level = NO_READING
-            zone = zone_of[scanner_id]
-            if level > levels.get(zone, NO_READING):
-                levels[zone] = level
-            if level > best_level:
-                best, best_level = zone, level
-        return best, levels
-
-    def _best_zone(self, track: Track, now: float) -> str | None:
-        return self._zone_levels(track, now)[0]
-
-    def _rezone(self, track: Track, now: float) -> Change | None:
-        best, levels = self._zone_levels(track, now)
-        if best is None or best == track.zone:
-            track.rival = None
-            return None
-        current = NO_READING if track.zone is None else levels.get(track.zone, NO_READING)
-        lead = levels[best] - current
-        if lead < self.tuning.zone_margin_db:
-            track.rival = None
-            return None
-        if track.rival != best:
-            track.rival, track.rival_since = best, now
-            return None
-        if now - track.rival_since < self.tuning.zone_dwell_s:
-            return None
-        track.zone, track.rival = best, None
-        return Change("move", best)
 
     def _near_door(self, track: Track) -> bool:
         """The door receiver heard them near shortly before the last in-store evidence.
