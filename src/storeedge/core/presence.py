@@ -37,7 +37,7 @@ from typing import Final
 
 from storeedge.core.calibration import REFERENCE_1M, Calibration
 from storeedge.core.settings import ScannerSettings
-from storeedge.core.track import Change, Losses, Outsiders, Track
+from storeedge.core.track import Change, Losses, Track
 from storeedge.core.tuning import Tuning, door_order
 from storeedge.core.zones import NO_READING, Zones
 
@@ -83,7 +83,6 @@ class Presence:
         self._entrance_zones = {s.zone for s in entrances if s.zone not in other_zones}
         self._tracks: dict[str, Track] = {}
         self._losses = Losses(self.tuning)
-        self._outsiders = Outsiders(self.tuning)
         self._zones = Zones(self._scanners.values(), self.tuning)
 
     def get(self, customer_id: str) -> Track | None:
@@ -184,12 +183,13 @@ class Presence:
         now: float,
     ) -> Change | None:
         """A reading of a member not (yet) inside: an arrival, or nothing."""
+        tuning = self.tuning
         if role == "entrance":
             entered = self._door_peak(track, scanner_id, level, now)
         else:
             entered = self._entered(track, scanner_id, smoothed, samples, now)
         # NB: nobody outside stays in range this long (a window shopper: minutes at most)
-        stayed = now - track.first_heard >= self._outsiders.dwell
+        stayed = now - track.first_heard >= tuning.dwell_s
         if entered or stayed or self._lingered(track, role, smoothed, samples, now):
             # NB: the crossing's peak is this phone's own door scale (kept only when seen)
             seen = track.door.get(self._door_id or "") if role == "entrance" and entered else None
@@ -375,6 +375,5 @@ class Presence:
                     gone.append(customer_id)
                     del self._tracks[customer_id]
             elif now - track.last_heard > tuning.forget_outside_s:
-                self._outsiders.add(track.last_heard - track.first_heard)
                 del self._tracks[customer_id]
         return gone

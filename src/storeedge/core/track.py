@@ -86,34 +86,6 @@ class Losses:
         self.floor = min(tuning.depart_unseen_s, max(tuning.depart_unseen_min_s, wait))
 
 
-class Outsiders:
-    """How long this store's member tracks that never came in (passers-by, window
-    shoppers) were heard (memory only, anonymous: durations, no ids): so how long a
-    member must be heard, with no door evidence, to be taken for inside. Where window
-    shoppers stay at the glass for minutes the wait stays near ``dwell_s``; where
-    passers-by pass, it falls towards ``dwell_min_s``. Until enough are counted: the
-    longest."""
-
-    def __init__(self, tuning: Tuning) -> None:
-        self._tuning = tuning
-        self._recent: deque[float] = deque(maxlen=int(tuning.outside_kept))
-        self._fresh = 0
-        self.dwell = tuning.dwell_s
-
-    def add(self, seconds: float) -> None:
-        """A track that never came in was heard this long, then forgotten."""
-        tuning = self._tuning
-        self._recent.append(seconds)
-        self._fresh += 1
-        if self._fresh < tuning.outside_every or len(self._recent) < tuning.outside_learn:
-            return
-        self._fresh = 0
-        ordered = sorted(self._recent)
-        high = ordered[int(tuning.dwell_quantile * (len(ordered) - 1))]
-        wait = tuning.dwell_factor * high
-        self.dwell = min(tuning.dwell_s, max(tuning.dwell_min_s, wait))
-
-
 @dataclass(frozen=True, slots=True)
 class Change:
     kind: str  # "arrive" | "move"

@@ -35,13 +35,7 @@ class Tuning:
     linger_near_dbm: float = -74.0  # ...(kiosk and counter receivers: who is close)
     linger_s: float = 25.0  # ...held this long, with no gap over linger_gap_s, also arrive
     linger_gap_s: float = 3.0
-    dwell_s: float = 300.0  # heard this long (no silence over forget_outside_s): inside;
-    dwell_min_s: float = 120.0  # ...or what this store's passers-by call for, at least this:
-    dwell_factor: float = 1.5  # ...this x this quantile of how long the outside_kept latest
-    dwell_quantile: float = 0.99  # ...tracks that never came in were heard, once
-    outside_kept: int = 200  # ...outside_learn are counted, recomputed every outside_every
-    outside_learn: int = 30
-    outside_every: int = 10
+    dwell_s: float = 300.0  # heard this long (no silence over forget_outside_s): inside
     stay_entrance_dbm: float = -72.0  # still inside while the entrance hears this
     stay_inside_dbm: float = -83.0  # ...or an inside scanner hears this
     stay_after_door_dbm: float = -80.0  # ...this, when the door receiver heard them last
