@@ -119,7 +119,9 @@ def test_after_the_door_it_takes_one_more_receiver_to_stay_in() -> None:
     track = presence.get("C-1")
     assert track is not None
     assert track.last_inside < T0 + 64.0
-    assert presence.expire(T0 + 80.0) == ["C-1"]
+    # NB: gone once out of the kiosk's range (it heard them last at 79.75 s), not sooner
+    assert presence.expire(T0 + 80.0) == []
+    assert presence.expire(T0 + 82.0) == ["C-1"]
 
 
 def test_the_window_receivers_keep_a_shopper_in_unless_the_door_heard_them_last() -> None:
@@ -132,7 +134,26 @@ def test_the_window_receivers_keep_a_shopper_in_unless_the_door_heard_them_last(
     for presence in (deep, leaving):
         _play(presence, [(t, "kiosk", -82.0) for t in _every(62.0, 80.0, 4.0)])
     assert deep.expire(T0 + 80.0) == []
-    assert leaving.expire(T0 + 80.0) == ["C-1"]
+    assert leaving.expire(T0 + 80.0) == []  # NB: still heard by the kiosk, inside or not
+    assert deep.expire(T0 + 82.0) == []
+    assert leaving.expire(T0 + 82.0) == ["C-1"]
+
+
+def test_browsing_by_the_door_still_heard_inside_is_not_leaving() -> None:
+    browsing, walked_out = _presence(), _presence()
+    for presence in (browsing, walked_out):
+        _play(presence, [(t, "entrance", -56.0) for t in _every(0.0, 1.0, 4.0)])
+        _play(presence, [(t, "floor-a", -60.0) for t in _every(1.0, 60.0, 4.0)])
+        _play(presence, [(t, "entrance", -60.0) for t in _every(60.0, 62.0, 4.0)])  # the door
+    # NB: by the door, no staying evidence: the door receiver, and a floor one weakly
+    near = []
+    for t in _every(62.0, 120.0, 4.0):
+        near += [(t, "entrance", -75.0), (t, "floor-a", -90.0)]
+    _play(browsing, near)
+    _play(walked_out, [(t, "entrance", -75.0) for t in _every(62.0, 120.0, 4.0)])
+    assert walked_out.expire(T0 + 120.0) == ["C-1"]
+    assert browsing.expire(T0 + 120.0) == []
+    assert browsing.expire(T0 + 123.0) == ["C-1"]  # NB: then unheard inside: gone
 
 
 def test_the_defaults_follow_how_many_receivers_watch_the_door() -> None:

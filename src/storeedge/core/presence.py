@@ -343,6 +343,25 @@ class Presence:
             return False
         return door >= track.last_inside - self.tuning.door_window_s
 
+    def _still_inside(self, track: Track, now: float) -> bool:
+        """Heard at all, just now, by ``leaving_heard_inside`` receivers that are not at the
+        entrance: browsing the front of the shop, not walking away from it.
+
+        NB: near the door without staying evidence is where the door rule used to let go
+        of shoppers browsing the front of the shop, still heard every second; one who
+        walked out soon drops out of the inside receivers' range, behind the glass.
+        """
+        tuning = self.tuning
+        needed = tuning.leaving_heard_inside
+        if needed <= 0:
+            return False
+        window = max(tuning.heard_window_s, tuning.heard_intervals * track.interval)
+        count = 0
+        for scanner_id, reading in track.readings.items():
+            if now - reading[1] <= window and self._per_scanner[scanner_id][5] != "entrance":
+                count += 1
+        return count >= needed
+
     def _gone(self, track: Track, now: float) -> bool:
         """Departed: lost soon after passing the door, or lost anywhere for much longer.
 
@@ -351,7 +370,7 @@ class Presence:
         """
         lost = now - track.last_inside
         if self._near_door(track):
-            return lost > track.timeout(self.tuning)
+            return lost > track.timeout(self.tuning) and not self._still_inside(track, now)
         # NB: not seen leaving: still heard at all is still here, and the visit's own
         # silences are the measure (some stores lose a shopper for minutes at the back).
         tuning = self.tuning

@@ -72,6 +72,8 @@ class Tuning:
     heard_window_s: float = 2.0  # heard_intervals learned intervals, for slow phones)
     heard_intervals: float = 5.0
     heard_after_door: int = 1  # ...one more receiver when the door receiver heard them last
+    leaving_heard_inside: int = 1  # not gone by the door while this many receivers not at
+    # ...the entrance heard them at all within the heard window (0: no such check)
 
     @classmethod
     def for_door(cls, entrance_receivers: int) -> Tuning:
