@@ -16,7 +16,8 @@ time-based exponential average; one packet after a silence restarts the average.
   a moment, however weakly (one more just after the door).
 - Departure: that evidence missing for a timeout derived from the member's learned
   advertising interval, *after* the door receiver heard them about as well as when
-  they walked in (that crossing's peak is the phone's own scale). Not seen leaving
+  they walked in (that crossing's peak is the phone's own scale), and once no receiver
+  but the entrance ones hears them at all (browsing by the door). Not seen leaving
   (lost inside, or just after walking in), they need 90 learned intervals or what this
   store's losses call for (``Losses``, 40..90 s) and a silence three times the longest
   this visit has shown (minutes, where shelves hide). Dropouts and rotations keep it.
