@@ -49,7 +49,7 @@ class Tuning:
     depart_min_s: float = 10.0
     depart_max_s: float = 40.0
     door_dbm: float = -72.0  # the entrance average this strong: passing the door
-    door_rel_db: float = 10.0  # ...or within this of the level they walked in with
+    door_rel_db: float = 6.0  # ...or within this of the level they walked in with
     door_raw_penalty_db: float = 3.0  # a single reading counts at its level minus this
     door_by_zone: bool = False  # also count "in the entrance zone" as passing the door
     door_window_s: float = 25.0  # "passed the door" = entrance near-level this recently
