@@ -44,9 +44,12 @@ class Track:
     def unseen_timeout(self, tuning: Tuning, floor: float) -> float:
         """How long a member not seen leaving must lack staying evidence: a number of
         learned intervals (a slow phone's silence says less), at least ``floor`` (what
-        this store's losses call for, ``Losses.floor``), at most ``depart_unseen_s``."""
+        this store's losses call for, ``Losses.floor``), at most ``depart_unseen_s``;
+        for a slow phone those intervals in full, up to ``depart_unseen_slow_s``."""
         raw = tuning.depart_unseen_intervals * self.interval
-        return min(tuning.depart_unseen_s, max(floor, raw))
+        wait = min(tuning.depart_unseen_s, max(floor, raw))
+        slow = raw if raw < tuning.depart_unseen_slow_s else tuning.depart_unseen_slow_s
+        return wait if wait > slow else slow
 
 
 class Losses:

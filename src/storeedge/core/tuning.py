@@ -55,6 +55,7 @@ class Tuning:
     door_window_s: float = 25.0  # "passed the door" = entrance near-level this recently
     depart_unseen_s: float = 90.0  # lost deep inside (never seen leaving): wait at most this,
     depart_unseen_intervals: float = 90.0  # ...else this many learned intervals, or longer
+    depart_unseen_slow_s: float = 180.0  # ...(those intervals in full, up to this: 1 Hz)
     depart_unseen_min_s: float = 40.0  # ...what this store's losses call for, at least this:
     losses_min_s: float = 5.0  # a loss (no staying evidence) this long, then staying again,
     losses_factor: float = 1.25  # ...is counted (0 unless silent depart_silent_s); the wait:
