@@ -60,3 +60,12 @@ def test_a_moment_without_staying_evidence_is_not_a_loss() -> None:
     for _ in range(500):
         _lost(losses, 2.0, 2.0)
     assert losses.floor == tuning.depart_unseen_s  # nothing counted: still unknown
+
+
+def test_a_slow_phone_not_seen_leaving_waits_its_intervals_in_full() -> None:
+    tuning = Tuning()
+    floor = tuning.depart_unseen_min_s  # NB: a store that loses shoppers only briefly
+    assert Track("fast", interval=0.25).unseen_timeout(tuning, floor) == floor
+    assert Track("1 Hz, lossy", interval=1.5).unseen_timeout(tuning, floor) == 135.0
+    slowest = Track("slowest", interval=4.0)
+    assert slowest.unseen_timeout(tuning, floor) == tuning.depart_unseen_slow_s

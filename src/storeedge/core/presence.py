@@ -18,8 +18,8 @@ time-based exponential average; one packet after a silence restarts the average.
   advertising interval, *after* the door receiver heard them about as well as when
   they walked in (that crossing's peak is the phone's own scale), and once no receiver
   but the entrance ones hears them at all (browsing by the door). Not seen leaving
-  (lost inside, or just after walking in), they need 90 learned intervals or what this
-  store's losses call for (``Losses``, 40..90 s) and a silence three times the longest
+  (lost inside, or just after walking in), they need 90 learned intervals (up to 180 s)
+  or what this store's losses call for (``Losses``, 40..90 s) and a silence thrice the longest
   this visit has shown (minutes, where shelves hide). Dropouts and rotations keep it.
 - Zones follow the strongest smoothed scanner, switching only when a rival leads by
   ``zone_margin_db`` for ``zone_dwell_s``; ``kiosk`` and ``counter`` scanners claim
