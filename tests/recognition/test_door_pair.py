@@ -106,11 +106,21 @@ def test_the_inner_receiver_keeps_a_shopper_in_at_its_own_level() -> None:
     assert track.last_inside >= T0 + 119.0
 
 
+def _walked_in_and_browsed(presence: Presence) -> None:
+    """In through the door, then a minute browsing near ``floor-a``."""
+    _play(presence, [(t, "entrance", -56.0) for t in _every(0.0, 1.0, 4.0)])
+    _play(presence, [(t, "floor-a", -60.0) for t in _every(1.0, 60.0, 4.0)])
+
+
+def _passed_the_door(presence: Presence) -> None:
+    """From 60 to 62 s, heard by the door receiver at the level of the way in."""
+    _play(presence, [(t, "entrance", -60.0) for t in _every(60.0, 62.0, 4.0)])
+
+
 def test_after_the_door_it_takes_one_more_receiver_to_stay_in() -> None:
     presence = _presence()
-    _play(presence, [(t, "entrance", -56.0) for t in _every(0.0, 1.0, 4.0)])
-    _play(presence, [(t, "floor-a", -60.0) for t in _every(1.0, 60.0, 4.0)])  # browsing
-    _play(presence, [(t, "entrance", -60.0) for t in _every(60.0, 62.0, 4.0)])  # the door
+    _walked_in_and_browsed(presence)
+    _passed_the_door(presence)
     # then, walking away on the pavement: faint, through the glass, by three receivers
     outside = []
     for t in _every(62.0, 80.0, 4.0):
@@ -127,9 +137,8 @@ def test_after_the_door_it_takes_one_more_receiver_to_stay_in() -> None:
 def test_the_window_receivers_keep_a_shopper_in_unless_the_door_heard_them_last() -> None:
     deep, leaving = _presence(), _presence()
     for presence in (deep, leaving):
-        _play(presence, [(t, "entrance", -56.0) for t in _every(0.0, 1.0, 4.0)])
-        _play(presence, [(t, "floor-a", -60.0) for t in _every(1.0, 60.0, 4.0)])
-    _play(leaving, [(t, "entrance", -60.0) for t in _every(60.0, 62.0, 4.0)])  # the door
+        _walked_in_and_browsed(presence)
+    _passed_the_door(leaving)
     # NB: -82 at the kiosk: a weak phone in the shop, or a walker just outside its window
     for presence in (deep, leaving):
         _play(presence, [(t, "kiosk", -82.0) for t in _every(62.0, 80.0, 4.0)])
@@ -142,9 +151,8 @@ def test_the_window_receivers_keep_a_shopper_in_unless_the_door_heard_them_last(
 def test_browsing_by_the_door_still_heard_inside_is_not_leaving() -> None:
     browsing, walked_out = _presence(), _presence()
     for presence in (browsing, walked_out):
-        _play(presence, [(t, "entrance", -56.0) for t in _every(0.0, 1.0, 4.0)])
-        _play(presence, [(t, "floor-a", -60.0) for t in _every(1.0, 60.0, 4.0)])
-        _play(presence, [(t, "entrance", -60.0) for t in _every(60.0, 62.0, 4.0)])  # the door
+        _walked_in_and_browsed(presence)
+        _passed_the_door(presence)
     # NB: by the door, no staying evidence: the door receiver, and a floor one weakly
     near = []
     for t in _every(62.0, 120.0, 4.0):

@@ -144,8 +144,7 @@ class Presence:
         if not inside:
             return self._outside(track, scanner_id, role, zone, level, smoothed, samples, now)
         # NB: one lucky packet through the glass restarts a stale average: not evidence.
-        # Near the door: heard there shortly before the last in-store evidence, not just
-        # by the door they came in by (lost soon after arriving is not having left).
+        # Near the door: Presence._near_door, inline (it runs for every reading inside).
         door = track.at_door
         near_door = (
             door - track.arrived_at >= tuning.door_grace_s
@@ -226,7 +225,7 @@ class Presence:
         tuning = self.tuning  # NB: the caller checked the level (heard_dbm)
         heard = track.heard_by
         heard[scanner_id] = now
-        window = max(tuning.heard_window_s, tuning.heard_intervals * track.interval)
+        window = track.heard_window(tuning)
         count = 0
         for at in heard.values():
             if now - at <= window:
@@ -352,14 +351,13 @@ class Presence:
         of shoppers browsing the front of the shop, still heard every second; one who
         walked out soon drops out of the inside receivers' range, behind the glass.
         """
-        tuning = self.tuning
-        needed = tuning.leaving_heard_inside
+        needed = self.tuning.leaving_heard_inside
         if needed <= 0:
             return False
-        window = max(tuning.heard_window_s, tuning.heard_intervals * track.interval)
+        window, entrances = track.heard_window(self.tuning), self._entrance_ids
         count = 0
         for scanner_id, reading in track.readings.items():
-            if now - reading[1] <= window and self._per_scanner[scanner_id][5] != "entrance":
+            if now - reading[1] <= window and scanner_id not in entrances:
                 count += 1
         return count >= needed
 

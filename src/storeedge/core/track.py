@@ -41,6 +41,11 @@ class Track:
         raw = tuning.depart_base_s + tuning.depart_per_interval * self.interval
         return min(tuning.depart_max_s, max(tuning.depart_min_s, raw))
 
+    def heard_window(self, tuning: Tuning) -> float:
+        """The moment within which receivers hearing this phone count together: a few
+        seconds, or a few learned intervals for a slow phone."""
+        return max(tuning.heard_window_s, tuning.heard_intervals * self.interval)
+
     def unseen_timeout(self, tuning: Tuning, floor: float) -> float:
         """How long a member not seen leaving must lack staying evidence: a number of
         learned intervals (a slow phone's silence says less), at least ``floor`` (what
@@ -48,8 +53,7 @@ class Track:
         for a slow phone those intervals in full, up to ``depart_unseen_slow_s``."""
         raw = tuning.depart_unseen_intervals * self.interval
         wait = min(tuning.depart_unseen_s, max(floor, raw))
-        slow = raw if raw < tuning.depart_unseen_slow_s else tuning.depart_unseen_slow_s
-        return wait if wait > slow else slow
+        return max(wait, min(raw, tuning.depart_unseen_slow_s))
 
 
 class Losses:
